@@ -1,0 +1,34 @@
+"""gatedrelu: globally optimal two-layer gated ReLU networks and the NTK/optimal-kernel bridge.
+
+Data flow: ``X, y`` -> gates and activation patterns (:mod:`gatedrelu.patterns`) -> matrix-free
+masked operator (:mod:`gatedrelu.operator`) -> solver (:mod:`gatedrelu.group_lasso`) -> result ->
+estimators (:mod:`gatedrelu.estimators`).
+"""
+
+from .estimators import GatedReLUClassifier, GatedReLURegressor
+from .group_lasso import (
+    GroupLassoResult,
+    alpha_max,
+    duality_gap,
+    group_lasso_path,
+    objective,
+    solve_group_lasso,
+)
+from .network import GatedReLUNetwork
+from .patterns import ActivationPatterns, activation_patterns, sample_gates
+
+__all__ = [
+    "ActivationPatterns",
+    "GatedReLUClassifier",
+    "GatedReLUNetwork",
+    "GatedReLURegressor",
+    "GroupLassoResult",
+    "activation_patterns",
+    "alpha_max",
+    "duality_gap",
+    "group_lasso_path",
+    "objective",
+    "sample_gates",
+    "solve_group_lasso",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,137 @@
+"""Input validation shared by every public entry point.
+
+One place checks arrays, options and hyperparameters so that every function gives the same
+clear message for the same mistake.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterable
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "check_targets",
+    "check_option",
+    "check_positive",
+    "check_nonnegative",
+    "check_int",
+    "check_random_state",
+    "float_dtype",
+]
+
+
+def float_dtype(*arrays) -> np.dtype:
+    """The floating dtype to compute in: float32 only if every array is float32."""
+    dtypes = [np.asarray(a).dtype for a in arrays if a is not None]
+    if dtypes and all(dt == np.float32 for dt in dtypes):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def as_float_array(X, name: str = "X", *, ndim: int = 2, dtype=None) -> np.ndarray:
+    """Convert ``X`` to a finite floating array of the given number of dimensions.
+
+    Parameters
+    ----------
+    X : array-like
+    name : str
+        Name used in error messages.
+    ndim : int
+        Required number of dimensions.
+    dtype : numpy dtype, optional
+        Target dtype; by default float32 stays float32 and everything else becomes float64.
+    """
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # pragma: no cover - numpy's own message is kept
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}.")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}.")
+    if arr.size == 0 or 0 in arr.shape:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample is needed.")
+    if dtype is None:
+        dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); all entries must be finite.")
+    return arr
+
+
+def check_targets(y, n_samples: int, dtype) -> np.ndarray:
+    """Validate targets of shape (n,) or (n, c) against ``n_samples`` rows."""
+    y_arr = np.asarray(y)
+    if y_arr.ndim not in (1, 2):
+        raise ValueError(f"y must have shape (n_samples,) or (n_samples, n_outputs), got {y_arr.shape}.")
+    y_arr = as_float_array(y_arr, "y", ndim=y_arr.ndim, dtype=dtype)
+    if y_arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_samples} and {y_arr.shape[0]}."
+        )
+    return y_arr
+
+
+def check_option(value, name: str, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise a ValueError listing them."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"Unknown {name} {value!r}; expected one of {', '.join(map(repr, allowed))}.")
+    return value
+
+
+def _check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    return value
+
+
+def check_positive(value, name: str) -> float:
+    """A finite number > 0."""
+    value = _check_real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}.")
+    return value
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A finite number >= 0."""
+    value = _check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}.")
+    return value
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_random_state(random_state) -> np.random.Generator:
+    """A numpy Generator from None, an int, a Generator or a legacy RandomState."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or (
+        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    ):
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}."
+    )

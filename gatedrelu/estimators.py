@@ -1,0 +1,264 @@
+"""scikit-learn estimators for globally optimal gated ReLU networks.
+
+The estimators are thin shells: ``fit`` validates, builds the gates and activation patterns,
+calls :func:`gatedrelu.solve_group_lasso` and stores the result in attributes ending in ``_``.
+The shared plumbing (bias column, gates, target coding) lives in :class:`GatedBase` so the MKL
+estimators reuse it.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._validation import check_int, check_nonnegative, check_option, check_positive
+from .group_lasso import solve_group_lasso
+from .network import GatedReLUNetwork, network_from_coef
+from .operator import forward
+from .patterns import activation_patterns, gate_masks, sample_gates
+
+__all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol"]
+
+SOLVERS = {"fista": "jax", "cvxpy": "cvxpy"}
+
+
+def default_tol(dtype) -> float:
+    """Default relative duality-gap tolerance: 1e-6 in float64, 1e-5 in float32."""
+    return 1e-5 if np.dtype(dtype) == np.float32 else 1e-6
+
+
+def add_bias(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    """Append the constant column that gives every neuron its own bias."""
+    if not fit_intercept:
+        return X
+    return np.hstack([X, np.ones((X.shape[0], 1), X.dtype)])
+
+
+class GatedBase(BaseEstimator):
+    """Parameters and plumbing shared by the gated ReLU and MKL estimators."""
+
+    def _validate_gate_params(self):
+        check_int(self.n_gates, "n_gates")
+        check_positive(self.alpha, "alpha")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+
+    def _make_gates(self, Xb: np.ndarray) -> np.ndarray:
+        """User gates (validated) or ``n_gates`` Gaussian gates from ``random_state``."""
+        d = Xb.shape[1]
+        if self.gates is None:
+            return sample_gates(d, self.n_gates, random_state=self.random_state, dtype=Xb.dtype)
+        G = np.asarray(self.gates)
+        if G.ndim != 2 or G.shape[0] != d or G.shape[1] < 1:
+            extra = " (n_features + 1: bias entry last, since fit_intercept=True)" if self.fit_intercept else ""
+            raise ValueError(
+                f"gates must have shape ({d}, n_gates){extra}; got {G.shape}."
+            )
+        if not np.all(np.isfinite(G)):
+            raise ValueError("gates contains NaN or infinite values.")
+        return G.astype(Xb.dtype)
+
+    def _patterns(self, X: np.ndarray):
+        self._validate_gate_params()
+        Xb = add_bias(X, self.fit_intercept)
+        return Xb, activation_patterns(Xb, self._make_gates(Xb))
+
+    def _bias(self, X) -> np.ndarray:
+        return add_bias(X, self.fit_intercept)
+
+
+class _GatedReLUMixin(GatedBase):
+    def _fit_targets(self, X, T):
+        solver = check_option(self.solver, "solver", tuple(SOLVERS))
+        tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
+        if self.max_iter is not None:
+            check_int(self.max_iter, "max_iter")
+        Xb, patterns = self._patterns(X)
+        res = solve_group_lasso(
+            Xb, T, patterns, self.alpha, backend=SOLVERS[solver], tol=tol, max_iter=self.max_iter
+        )
+        self.patterns_ = patterns
+        self.gates_ = patterns.gates
+        self.coef_ = res.coef
+        self.n_iter_ = res.n_iter
+        self.dual_gap_ = res.dual_gap
+        self.objective_ = res.objective
+        self.n_active_neurons_ = res.n_active
+        return self
+
+    def _forward(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        Xb = self._bias(X)
+        masks = gate_masks(Xb, self.gates_)
+        with jax.enable_x64(True):
+            return np.asarray(forward(Xb, masks, self.coef_.astype(Xb.dtype, copy=False)))
+
+    def to_network(self) -> GatedReLUNetwork:
+        """The equivalent non-convex two-layer gated ReLU network (active neurons only).
+
+        Its ``predict`` equals this estimator's ``predict`` (regressor) or ``decision_function``
+        (classifier), and its weight decay equals the group-lasso penalty.
+        """
+        check_is_fitted(self, "coef_")
+        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
+    alpha : float, default=1e-3
+        Weight decay, scaled as in ``shared/math.md``: the objective is
+        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||``.
+    fit_intercept : bool, default=True
+        Append a constant column so every neuron has its own bias; gates then have
+        ``n_features + 1`` entries, bias last.
+    gates : array-like of shape (n_features [+ 1], m), default=None
+        User-supplied gate vectors, used instead of sampling.
+    solver : {"fista", "cvxpy"}, default="fista"
+        JAX accelerated proximal gradient, or the exact CVXPY/Clarabel reference.
+    tol : float, default=None
+        Relative duality-gap tolerance; None means 1e-6 for float64 input and 1e-5 for float32.
+    max_iter : int, default=None
+        Iteration limit of the solver (None: the solver's default).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gate sampling.
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
+        Group-lasso coefficients ``u_i``, one group per activation pattern.
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns)
+        Representative gate of each pattern.
+    patterns_ : ActivationPatterns
+        Activation patterns of the gates on the training data.
+    n_iter_ : int
+    dual_gap_ : float
+        Absolute duality gap at ``coef_``.
+    objective_ : float
+        Group-lasso objective at ``coef_``.
+    n_active_neurons_ : int
+        Number of non-zero groups.
+    n_features_in_ : int
+"""
+
+
+class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
+    __doc__ = (
+        "Two-layer gated ReLU regression network trained to its global optimum.\n"
+        + _PARAMS_DOC
+        + _ATTRS_DOC
+    )
+
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="fista",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+    ):
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs])."""
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
+        )
+        return self._fit_targets(X, y.astype(X.dtype, copy=False))
+
+    def predict(self, X):
+        """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
+        return self._forward(X)
+
+
+class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
+    __doc__ = (
+        "Two-layer gated ReLU classifier trained to its global optimum.\n\n"
+        "Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).\n"
+        + _PARAMS_DOC
+        + _ATTRS_DOC
+        + "    classes_ : ndarray of shape (n_classes,)\n"
+    )
+
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="fista",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+    ):
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        T = encode_labels(self, y).astype(X.dtype)
+        return self._fit_targets(X, T)
+
+    def decision_function(self, X):
+        """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        return self._forward(X)
+
+    def predict(self, X):
+        """Predicted class labels of shape (n_samples,)."""
+        scores = self.decision_function(X)
+        return decode_scores(self.classes_, scores)
+
+
+def encode_labels(estimator, y) -> np.ndarray:
+    """Set ``estimator.classes_`` and return +1/-1 targets: (n,) for 2 classes, else (n, K)."""
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    binarizer = LabelBinarizer(neg_label=-1, pos_label=1)
+    T = binarizer.fit_transform(y)
+    estimator.classes_ = binarizer.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(
+            f"Classifier needs samples of at least 2 classes in the data; got 1 class "
+            f"({estimator.classes_[0]!r})."
+        )
+    return T[:, 0] if T.shape[1] == 1 else T
+
+
+def decode_scores(classes, scores) -> np.ndarray:
+    """Class labels from decision scores (sign for two classes, argmax otherwise)."""
+    if scores.ndim == 1:
+        return classes[(scores > 0).astype(int)]
+    return classes[np.argmax(scores, axis=1)]

@@ -1,0 +1,175 @@
+r"""Gates and activation patterns.
+
+A gate :math:`g \in \mathbb{R}^d` induces the activation pattern :math:`1[X g \ge 0] \in \{0,1\}^n`
+on the training inputs. Many gates give the same pattern; in the convex program neurons with
+the same pattern merge into one group, so only the distinct non-zero patterns ``D_1..D_P`` matter.
+We keep, for each, a representative gate (the first sampled gate that produced it) and a count
+``c_i`` of the sampled gates that produced it. ``c_i / m`` are the finite-width NTK weights
+(see ``shared/math.md``, "The NTK is one choice of weights").
+
+Deduplication is streamed over chunks of gates: only the distinct masks and one pattern index
+per sampled gate are kept, so 10^5 gates need no more memory than their distinct masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_float_array, check_int, check_random_state
+
+__all__ = ["ActivationPatterns", "sample_gates", "activation_patterns", "gate_masks"]
+
+
+def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.float64) -> np.ndarray:
+    """Sample i.i.d. standard Gaussian gate vectors.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension ``d`` of the gates (include the bias column if the data has one).
+    n_gates : int
+        Number ``m`` of gates.
+    random_state : None, int or numpy.random.Generator
+    dtype : numpy dtype, default float64
+
+    Returns
+    -------
+    gates : ndarray of shape (n_features, n_gates)
+    """
+    n_features = check_int(n_features, "n_features")
+    n_gates = check_int(n_gates, "n_gates")
+    rng = check_random_state(random_state)
+    return rng.standard_normal((n_features, n_gates)).astype(dtype, copy=False)
+
+
+def gate_masks(X, gates) -> np.ndarray:
+    """Activation masks ``1[X g >= 0]`` of shape (n_samples, n_gates) as booleans."""
+    return (np.asarray(X) @ np.asarray(gates)) >= 0
+
+
+@dataclass(frozen=True)
+class ActivationPatterns:
+    """Distinct non-zero activation patterns of a set of gates on the data.
+
+    Attributes
+    ----------
+    gates : ndarray of shape (n_features, n_patterns)
+        One representative gate per pattern (the first sampled gate that produced it).
+    masks : ndarray of shape (n_samples, n_patterns), bool
+        ``masks[:, i]`` is the diagonal of ``D_i``.
+    counts : ndarray of shape (n_patterns,), int
+        Number of sampled gates that produced each pattern.
+    ntk_weights : ndarray of shape (n_patterns,)
+        ``counts / n_gates``: the finite-width NTK weights on the training data.
+    sampled_gates : ndarray of shape (n_features, n_gates)
+        Every input gate (needed for the finite-width NTK at new points).
+    gate_pattern : ndarray of shape (n_gates,), int
+        Pattern index of each sampled gate, ``-1`` for gates whose pattern is all zero.
+    """
+
+    gates: np.ndarray
+    masks: np.ndarray
+    counts: np.ndarray
+    ntk_weights: np.ndarray
+    sampled_gates: np.ndarray
+    gate_pattern: np.ndarray
+
+    @property
+    def n_patterns(self) -> int:
+        """Number ``P`` of distinct non-zero patterns."""
+        return self.masks.shape[1]
+
+    @property
+    def n_gates(self) -> int:
+        """Number ``m`` of sampled gates."""
+        return self.sampled_gates.shape[1]
+
+    def masks_at(self, X) -> np.ndarray:
+        """Masks of the representative gates at new points, shape (n_new, n_patterns)."""
+        return gate_masks(X, self.gates)
+
+    def subset(self, index) -> "ActivationPatterns":
+        """Patterns restricted to ``index`` (gates mapped to a dropped pattern get ``-1``)."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        remap = np.full(self.n_patterns + 1, -1, dtype=np.int64)
+        remap[index] = np.arange(index.size)
+        return ActivationPatterns(
+            gates=self.gates[:, index],
+            masks=self.masks[:, index],
+            counts=self.counts[index],
+            ntk_weights=self.ntk_weights[index],
+            sampled_gates=self.sampled_gates,
+            gate_pattern=remap[self.gate_pattern],
+        )
+
+
+def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatterns:
+    """Distinct non-zero activation patterns of ``gates`` on ``X``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Inputs as the solver sees them (with the bias column if any).
+    gates : array-like of shape (n_features, n_gates)
+    chunk_size : int, default 4096
+        Number of gates processed at a time; bounds the temporary memory to
+        ``n_samples * chunk_size`` booleans.
+
+    Returns
+    -------
+    ActivationPatterns
+        Patterns in order of first appearance among the gates; duplicates merged, the all-zero
+        pattern dropped.
+    """
+    X = as_float_array(X, "X")
+    G = as_float_array(gates, "gates", dtype=X.dtype)
+    if G.shape[0] != X.shape[1]:
+        raise ValueError(
+            f"gates must have shape (n_features, n_gates) = ({X.shape[1]}, m); got {G.shape}."
+        )
+    chunk_size = check_int(chunk_size, "chunk_size")
+    n, m = X.shape[0], G.shape[1]
+    index_of: dict[bytes, int] = {}
+    rep_gate: list[int] = []
+    packed_masks: list[np.ndarray] = []
+    gate_pattern = np.empty(m, dtype=np.int64)
+    zero_key = np.packbits(np.zeros(n, dtype=bool)).tobytes()
+    for start in range(0, m, chunk_size):
+        stop = min(start + chunk_size, m)
+        packed = np.packbits(gate_masks(X, G[:, start:stop]).T, axis=1)  # (chunk, ceil(n/8))
+        uniq, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+        local = np.empty(len(uniq), dtype=np.int64)
+        # Visit new patterns in order of first appearance so that numbering is deterministic.
+        for k in np.argsort(first, kind="stable"):
+            key = uniq[k].tobytes()
+            if key == zero_key:
+                local[k] = -1
+                continue
+            idx = index_of.get(key)
+            if idx is None:
+                idx = len(rep_gate)
+                index_of[key] = idx
+                rep_gate.append(start + int(first[k]))
+                packed_masks.append(uniq[k])
+            local[k] = idx
+        gate_pattern[start:stop] = local[inverse.ravel()]
+    P = len(rep_gate)
+    if P == 0:
+        raise ValueError(
+            "Every gate gives the all-zero activation pattern on X; sample more gates or add a "
+            "bias column (fit_intercept=True)."
+        )
+    masks = np.unpackbits(np.stack(packed_masks), axis=1, count=n).T.astype(bool)
+    counts = np.bincount(gate_pattern[gate_pattern >= 0], minlength=P).astype(np.int64)
+    return ActivationPatterns(
+        gates=G[:, rep_gate].copy(),
+        masks=np.ascontiguousarray(masks),
+        counts=counts,
+        ntk_weights=(counts / m).astype(X.dtype),
+        sampled_gates=G,
+        gate_pattern=gate_pattern,
+    )
