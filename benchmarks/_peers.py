@@ -79,8 +79,8 @@ skglm: ``GroupBCD`` with ``QuadraticGroup`` (``1/(2n)||y - Xw||^2``,
 ||w_g||``) is exactly what ``skglm.GroupLasso`` builds (``skglm/estimators.py:1572-1697``);
 we call the solver directly so that its objective history and stopping value come back.
 Its ``tol`` is compared with ``max_g dist(-grad_g, alpha * subdiff ||w_g||)``, the largest
-group distance to the subdifferential (not squared; ``skglm/solvers/group_bcd.py:94-117``,
-``skglm/penalties/block_separable.py:315-363``); ``max_iter`` counts outer working-set
+group distance to the subdifferential (not squared; ``skglm/solvers/group_bcd.py:94-120``,
+``skglm/penalties/block_separable.py:315-364``); ``max_iter`` counts outer working-set
 iterations and ``max_epochs`` BCD epochs per working set.
 """
 

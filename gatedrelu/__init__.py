@@ -14,6 +14,7 @@ from .group_lasso import (
     objective,
     solve_group_lasso,
 )
+from .kernels import enumerate_patterns, finite_ntk_kernel, masking_kernel, ntk_kernel
 from .network import GatedReLUNetwork
 from .patterns import ActivationPatterns, activation_patterns, sample_gates
 
@@ -26,6 +27,10 @@ __all__ = [
     "activation_patterns",
     "alpha_max",
     "duality_gap",
+    "enumerate_patterns",
+    "finite_ntk_kernel",
+    "masking_kernel",
+    "ntk_kernel",
     "group_lasso_path",
     "objective",
     "sample_gates",

