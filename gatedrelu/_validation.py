@@ -7,7 +7,7 @@ clear message for the same mistake.
 from __future__ import annotations
 
 import numbers
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -198,7 +198,7 @@ def _parse_keel(text: str):
     complete = [r for r in rows if not any(tok.lower() in _MISSING for tok in r)]
     if not complete:
         raise ValueError("Every KEEL row has a missing value.")
-    columns = list(zip(*complete))
+    columns = list(zip(*complete, strict=False))
 
     def categories(j: int, tokens) -> list[str] | None:
         declared = attributes[j][1]
@@ -233,7 +233,7 @@ def _parse_keel(text: str):
     if class_names is None:  # numeric class values: numeric order, each distinct value once
         values = np.asarray(labels, dtype=np.float64)
         uniq, y = np.unique(values, return_inverse=True)
-        token_of = {v: t for t, v in zip(labels, values)}
+        token_of = {v: t for t, v in zip(labels, values, strict=False)}
         class_names = [token_of[v] for v in uniq]
     else:
         index = {c: k for k, c in enumerate(class_names)}

@@ -90,7 +90,7 @@ class ActivationPatterns:
         """Masks of the representative gates at new points, shape (n_new, n_patterns)."""
         return gate_masks(X, self.gates)
 
-    def subset(self, index) -> "ActivationPatterns":
+    def subset(self, index) -> ActivationPatterns:
         """Patterns restricted to ``index`` (gates mapped to a dropped pattern get ``-1``)."""
         index = np.asarray(index)
         if index.dtype == bool:

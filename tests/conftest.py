@@ -1,0 +1,29 @@
+"""Shared fixtures: small random gated-ReLU problems with a planted ReLU teacher."""
+
+import numpy as np
+import pytest
+
+from gatedrelu import activation_patterns, sample_gates
+
+
+def planted_problem(n=120, d=6, m=40, *, c=None, intercept=False, seed=0, noise=0.1):
+    """X ~ N(0, I), y from a 4-unit ReLU teacher plus noise, Gaussian gates and their patterns."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if intercept:
+        X = np.hstack([X, np.ones((n, 1))])
+    W = rng.standard_normal((X.shape[1], 4))
+    V = rng.standard_normal((4,) if c is None else (4, c))
+    y = np.maximum(X @ W, 0) @ V + noise * rng.standard_normal((n,) if c is None else (n, c))
+    patterns = activation_patterns(X, sample_gates(X.shape[1], m, random_state=seed + 1))
+    return X, y, patterns
+
+
+def expanded_design(X, masks):
+    """The n x (P d) matrix [D_1 X, ..., D_P X], built explicitly (reference only)."""
+    return np.hstack([masks[:, [i]] * X for i in range(masks.shape[1])])
+
+
+@pytest.fixture
+def problem():
+    return planted_problem()
