@@ -5,7 +5,8 @@ Every adapter solves exactly the group lasso (GL) of ``shared/math.md``
     F(U) = 1/(2n) ||sum_i D_i X u_i - y||^2 + alpha * sum_i ||u_i||_2,    U of shape (P, d),
 
 with ``D_i = diag(masks[:, i])`` and returns ``U`` in that convention, so that
-:func:`gl_objective` evaluated at the returned ``U`` is the peer's solution value.
+:func:`gatedrelu.objective` evaluated at the returned ``U`` is the peer's solution value.
+The CVXPY + Clarabel reference is gatedrelu's own ``backend="cvxpy"``.
 
 Installed versions this was written and checked against (see ``benchmarks/check_peers.py``):
 pyscnn 0.0.10 (import name ``scnn``), linalg-backends 0.0.1b0 (import name ``lab``),
@@ -92,50 +93,10 @@ import time
 import numpy as np
 
 __all__ = [
-    "CLARABEL_TIGHT",
-    "cvxpy_clarabel",
     "expanded_design",
-    "gl_duality_gap",
-    "gl_objective",
     "pyscnn_rfista",
     "skglm_group_lasso",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Reference formulas (numpy)
-# --------------------------------------------------------------------------------------------
-
-
-def _predict(X, masks, U):
-    """``sum_i D_i X u_i`` for ``U`` of shape (P, d)."""
-    return np.sum(np.asarray(masks, dtype=float) * (X @ U.T), axis=1)
-
-
-def gl_objective(X, y, masks, U, alpha) -> float:
-    """Group lasso objective ``1/(2n)||sum_i D_i X u_i - y||^2 + alpha sum_i ||u_i||``.
-
-    ``X`` (n, d), ``y`` (n,), ``masks`` (n, P) bool, ``U`` (P, d).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float).ravel()
-    U = np.asarray(U, dtype=float)
-    r = _predict(X, masks, U) - y
-    return float(0.5 * (r @ r) / X.shape[0] + alpha * np.sum(np.linalg.norm(U, axis=1)))
-
-
-def gl_duality_gap(X, y, masks, U, alpha) -> float:
-    """Duality gap ``F(U) - D(theta)`` at the rescaled residual (``shared/math.md``)."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float).ravel()
-    n = X.shape[0]
-    r = y - _predict(X, masks, U)
-    corr = (
-        np.linalg.norm(X.T @ (np.asarray(masks, dtype=float) * r[:, None]), axis=0) / n
-    )
-    theta = (r / n) * min(1.0, alpha / max(float(corr.max()), np.finfo(float).tiny))
-    dual = float(theta @ y - 0.5 * n * (theta @ theta))
-    return gl_objective(X, y, masks, U, alpha) - dual
 
 
 def expanded_design(X, masks) -> np.ndarray:
@@ -359,66 +320,5 @@ def skglm_group_lasso(
         "objective_history": np.asarray(p_objs[:n_iter]),
         "solve_time": solve_time,
         "tol": float(tol),
-    }
-    return U, info
-
-
-# --------------------------------------------------------------------------------------------
-# CVXPY + Clarabel reference
-# --------------------------------------------------------------------------------------------
-
-# Clarabel defaults are 1e-8 (gap, feasibility) and 1e-6 (KKT ratio). At 1e-10 Clarabel ends
-# "optimal_inaccurate" on the check problem (it stalls at roundoff); 1e-9 reaches "optimal".
-CLARABEL_TIGHT = {
-    "tol_gap_abs": 1e-9,
-    "tol_gap_rel": 1e-9,
-    "tol_feas": 1e-9,
-    "tol_infeas_abs": 1e-9,
-    "tol_infeas_rel": 1e-9,
-    "tol_ktratio": 1e-8,
-    "max_iter": 500,
-}
-
-
-def cvxpy_clarabel(X, y, masks, alpha, *, return_info=False, **solver_opts):
-    """Reference solution of (GL) by CVXPY with Clarabel at tight tolerances.
-
-    Vectorised model: variable ``V`` (d, P), predictions
-    ``sum(multiply(masks, X @ V), axis=1)``, penalty ``alpha * sum(norm(V, 2, axis=0))``.
-    Returns ``U = V.T`` (P, d); with ``return_info`` also ``{status, objective, solve_time,
-    n_iter}``. Extra keyword arguments override the Clarabel settings ``CLARABEL_TIGHT``.
-    """
-    import cvxpy as cp
-
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    M = np.asarray(masks, dtype=np.float64)
-    n, d = X.shape
-    P = M.shape[1]
-    V = cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(M, X @ V), axis=1)
-    objective = cp.sum_squares(pred - y) / (2 * n) + alpha * cp.sum(
-        cp.norm(V, 2, axis=0)
-    )
-    prob = cp.Problem(cp.Minimize(objective))
-    opts = dict(CLARABEL_TIGHT)
-    opts.update(solver_opts)
-    t0 = time.perf_counter()
-    prob.solve(solver=cp.CLARABEL, **opts)
-    wall = time.perf_counter() - t0
-    if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise RuntimeError(
-            f"Clarabel did not solve the group lasso: status {prob.status}."
-        )
-    U = np.asarray(V.value).T.copy()
-    if not return_info:
-        return U
-    stats = prob.solver_stats
-    info = {
-        "status": prob.status,
-        "objective": float(prob.value),
-        "solve_time": float(stats.solve_time) if stats.solve_time is not None else wall,
-        "wall_time": wall,
-        "n_iter": stats.num_iters,
     }
     return U, info
