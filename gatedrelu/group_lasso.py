@@ -195,20 +195,65 @@ def alpha_max(X, y, patterns) -> float:
 # --------------------------------------------------------------------------- backends
 
 
-def _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz):
+def _place(X, M, y, U0, devices):
+    """Device arrays; with several devices, patterns are sharded across them.
+
+    ``M`` is split by columns and ``U`` by rows (the pattern axis), ``X`` and ``y`` are
+    replicated; XLA then partitions the compiled loop and the only communication is the sum over
+    patterns in the forward map. ``P`` is padded to a multiple of the device count with all-zero
+    patterns, whose groups stay exactly zero.
+    """
+    if devices is None or len(devices) == 1:
+        dev = None if devices is None else devices[0]
+        return tuple(jax.device_put(a, dev) for a in (X, M, y, U0)), 0
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    k = len(devices)
+    pad = (-M.shape[1]) % k
+    if pad:
+        M = np.hstack([M, np.zeros((M.shape[0], pad), bool)])
+        U0 = np.concatenate([U0, np.zeros((pad,) + U0.shape[1:], U0.dtype)])
+    mesh = Mesh(np.asarray(devices), ("patterns",))
+    rep = NamedSharding(mesh, PartitionSpec())
+    cols = NamedSharding(mesh, PartitionSpec(None, "patterns"))
+    rows = NamedSharding(mesh, PartitionSpec("patterns"))
+    placed = (
+        jax.device_put(X, rep),
+        jax.device_put(M, cols),
+        jax.device_put(y, rep),
+        jax.device_put(U0, rows),
+    )
+    return placed, pad
+
+
+def _check_devices(devices):
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        check_option(devices, "devices", ("all",))
+        return list(jax.devices())
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError("devices must be None, 'all' or a non-empty list of jax.Device objects.")
+    return devices
+
+
+def _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz, devices=None):
     with jax.enable_x64(True):
         dt = X.dtype
+        (Xd, Md, yd, Ud), pad = _place(X, M, y, U0, devices)
         state = fista_run(
-            jnp.asarray(X),
-            jnp.asarray(M),
-            jnp.asarray(y),
-            jnp.asarray(U0),
+            Xd,
+            Md,
+            yd,
+            Ud,
             jnp.asarray(alpha, dt),
             jnp.asarray(tol, dt),
             jnp.asarray(max_iter, jnp.int32),
             jnp.asarray(-1.0 if lipschitz is None else lipschitz, dt),
         )
         coef = np.asarray(state.U)
+        coef = coef[: coef.shape[0] - pad]
         F, gap, n_iter, L = float(state.F), float(state.gap), int(state.n_iter), float(state.L)
     converged = gap <= tol * F
     return GroupLassoResult(coef, F, gap, n_iter, converged, alpha, L, "jax")
@@ -281,6 +326,7 @@ def solve_group_lasso(
     init=None,
     lipschitz: float | None = None,
     cvxpy_max_size: int = CVXPY_MAX_SIZE,
+    devices=None,
 ) -> GroupLassoResult:
     """Solve the group lasso (GL) of a gated ReLU network with fixed gates.
 
@@ -304,6 +350,9 @@ def solve_group_lasso(
         estimated by power iteration inside the compiled solve. Backtracking corrects it.
     cvxpy_max_size : int
         The cvxpy backend raises a ValueError when ``n * P * d * c`` exceeds this.
+    devices : None, "all" or list of jax.Device
+        jax backend: None runs on JAX's default device (a GPU or TPU when JAX sees one).
+        Several devices shard the activation patterns across them (data-parallel over groups).
 
     Returns
     -------
@@ -321,8 +370,8 @@ def solve_group_lasso(
     tol = check_nonnegative(tol, "tol")
     max_iter = DEFAULT_MAX_ITER[backend] if max_iter is None else check_int(max_iter, "max_iter")
     if backend == "cvxpy":
-        if init is not None:
-            raise ValueError("init (warm start) is only supported by backend='jax'.")
+        if init is not None or lipschitz is not None or devices is not None:
+            raise ValueError("init, lipschitz and devices are only supported by backend='jax'.")
         cvxpy_max_size = check_int(cvxpy_max_size, "cvxpy_max_size")
         return _solve_cvxpy(X, M, y, alpha, tol, max_iter, cvxpy_max_size)
     U0 = _check_init(init, M.shape[1], X.shape[1], y, X.dtype)
@@ -337,7 +386,8 @@ def solve_group_lasso(
         tol = floor
     if lipschitz is not None:
         lipschitz = check_positive(lipschitz, "lipschitz")
-    result = _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz)
+    devices = _check_devices(devices)
+    result = _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz, devices)
     if not result.converged:
         warnings.warn(
             f"The proximal solver reached max_iter={max_iter} with duality gap "
