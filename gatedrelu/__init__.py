@@ -14,6 +14,7 @@ from .group_lasso import (
     objective,
     solve_group_lasso,
 )
+from .io import load_model, save_model
 from .kernels import enumerate_patterns, finite_ntk_kernel, masking_kernel, ntk_kernel
 from .network import GatedReLUNetwork
 from .patterns import ActivationPatterns, activation_patterns, sample_gates
@@ -32,8 +33,10 @@ __all__ = [
     "masking_kernel",
     "ntk_kernel",
     "group_lasso_path",
+    "load_model",
     "objective",
     "sample_gates",
+    "save_model",
     "solve_group_lasso",
 ]
 __version__ = "0.1.0"

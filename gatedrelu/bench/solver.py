@@ -203,6 +203,8 @@ def run(problems=("R0", "R1"), *, repeats: int = 5, seed: int = 0, out_dir=None,
             "platform": platform.platform(),
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
+            "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+            "blas": _blas_info(),
         },
         "versions": _versions(),
         "gatedrelu": __version__,
@@ -232,6 +234,16 @@ def run(problems=("R0", "R1"), *, repeats: int = 5, seed: int = 0, out_dir=None,
         with open(os.path.join(out_dir, "solver.md"), "w") as fh:
             fh.write(markdown(results))
     return results
+
+
+def _blas_info() -> list:
+    """Which BLAS kernels numpy runs (the peers compute with numpy)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return []
+    keys = ("internal_api", "version", "architecture", "num_threads")
+    return [{k: i.get(k) for k in keys} for i in threadpool_info()]
 
 
 def _versions() -> dict:
