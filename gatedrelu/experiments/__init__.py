@@ -1,0 +1,1 @@
+"""Experiments: NTK against the optimal kernel on real data, and consistency studies."""
