@@ -72,6 +72,27 @@ class GatedBase(BaseEstimator):
 
 
 class _GatedReLUMixin(GatedBase):
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="fista",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+    ):
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
     def _fit_targets(self, X, T):
         solver = check_option(self.solver, "solver", tuple(SOLVERS))
         tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
@@ -158,27 +179,6 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         + _ATTRS_DOC
     )
 
-    def __init__(
-        self,
-        n_gates=100,
-        alpha=1e-3,
-        *,
-        fit_intercept=True,
-        gates=None,
-        solver="fista",
-        tol=None,
-        max_iter=None,
-        random_state=None,
-    ):
-        self.n_gates = n_gates
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.gates = gates
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -204,27 +204,6 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
         + _ATTRS_DOC
         + "    classes_ : ndarray of shape (n_classes,)\n"
     )
-
-    def __init__(
-        self,
-        n_gates=100,
-        alpha=1e-3,
-        *,
-        fit_intercept=True,
-        gates=None,
-        solver="fista",
-        tol=None,
-        max_iter=None,
-        random_state=None,
-    ):
-        self.n_gates = n_gates
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.gates = gates
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
 
     def fit(self, X, y):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
