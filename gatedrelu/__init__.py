@@ -16,6 +16,8 @@ from .group_lasso import (
 )
 from .io import load_model, save_model
 from .kernels import enumerate_patterns, finite_ntk_kernel, masking_kernel, ntk_kernel
+from .mkl import MKLResult, irls, kernel_shape, mkl_objective, optimal_scale, scale_shape
+from .mkl_estimators import MKLClassifier, MKLRegressor
 from .network import GatedReLUNetwork
 from .patterns import ActivationPatterns, activation_patterns, sample_gates
 
@@ -25,6 +27,9 @@ __all__ = [
     "GatedReLUNetwork",
     "GatedReLURegressor",
     "GroupLassoResult",
+    "MKLClassifier",
+    "MKLRegressor",
+    "MKLResult",
     "activation_patterns",
     "alpha_max",
     "duality_gap",
@@ -33,10 +38,15 @@ __all__ = [
     "masking_kernel",
     "ntk_kernel",
     "group_lasso_path",
+    "irls",
+    "kernel_shape",
     "load_model",
+    "mkl_objective",
     "objective",
+    "optimal_scale",
     "sample_gates",
     "save_model",
+    "scale_shape",
     "solve_group_lasso",
 ]
 __version__ = "0.1.0"

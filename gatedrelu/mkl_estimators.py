@@ -1,0 +1,362 @@
+"""scikit-learn estimators for kernel ridge with masking kernels: NTK, uniform, optimal (MKL).
+
+Every estimator fits kernel ridge regression (squared loss; +1/-1 one-hot targets for
+classification) with the kernel ``K_eta = sum_i eta_i D_i X X^T D_i`` of the activation
+patterns of its gates (``shared/math.md``, "The MKL view"). The ``kernel`` parameter chooses the
+weights ``eta``:
+
+``"ntk"``
+    The finite-width NTK of the sampled gates, ``eta = t * c_i / m`` (normalised). Predictions
+    at new points use every sampled gate (:func:`gatedrelu.finite_ntk_kernel`), so they are
+    those of kernel ridge with the NTK of the sampled network.
+``"infinite_ntk"``
+    The closed-form infinite-width NTK (:func:`gatedrelu.ntk_kernel`, a probability measure over
+    gates, total weight 1) scaled by ``t``. No gates are used.
+``"uniform"``
+    ``eta = t / P`` on the patterns of the sampled gates.
+``"optimal"``
+    The optimal MKL weights found by :func:`gatedrelu.mkl.irls`; the fit equals the globally
+    optimal gated ReLU network (:class:`gatedrelu.GatedReLURegressor`) for the same gates.
+``"path"``
+    IRLS from the NTK weights on a training part of the data; the iterate along this
+    lazy-to-rich path of kernels with the best validation score is chosen, and its shape is
+    refitted (with its optimal scale) on all the data.
+
+For fixed shapes ``mu`` (sum 1) the scale ``t`` minimises the MKL objective ``J(t mu)``, so
+``alpha`` means the same objective ``(alpha/2) [y^T (K + n alpha I)^{-1} y + sum(eta)]`` for every
+kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import scipy.linalg
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_int, check_nonnegative, check_option, check_random_state
+from .estimators import GatedBase, decode_scores, default_tol, encode_labels
+from .kernels import finite_ntk_kernel, ntk_kernel
+from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
+from .operator import forward
+from .patterns import activation_patterns, gate_masks
+
+__all__ = ["MKLRegressor", "MKLClassifier", "KERNELS"]
+
+KERNELS = ("ntk", "infinite_ntk", "uniform", "optimal", "path")
+#: "path" needs this many samples to hold some out; with fewer it uses the optimal kernel.
+PATH_MIN_SAMPLES = 4
+
+
+def _path_candidates(n_iter: int, n_path: int) -> np.ndarray:
+    """At most ``n_path`` iterate indices in 0..n_iter, geometrically spaced, ends included."""
+    idx = np.unique(np.round(np.geomspace(1, n_iter + 1, n_path)).astype(int) - 1)
+    return np.union1d(idx, [0, n_iter])
+
+
+class _MKLMixin(GatedBase):
+    def _validate_mkl_params(self):
+        kernel = check_option(self.kernel, "kernel", KERNELS)
+        self._validate_gate_params()
+        if self.tol is not None:
+            check_nonnegative(self.tol, "tol")
+        if self.max_iter is not None:
+            check_int(self.max_iter, "max_iter")
+        frac = self.validation_fraction
+        if (
+            isinstance(frac, bool)
+            or not isinstance(frac, (int, float, np.floating))
+            or not 0 < frac < 1
+        ):
+            raise ValueError(f"validation_fraction must be in (0, 1); got {frac!r}.")
+        check_int(self.n_path, "n_path", minimum=2)
+        return kernel
+
+    def _irls_options(self, dtype):
+        tol = default_tol(dtype) if self.tol is None else float(self.tol)
+        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
+        return {"tol": tol, "max_iter": max_iter}
+
+    def _fit_targets(self, X, T, scores):
+        kernel = self._validate_mkl_params()
+        self.kernel_ = kernel
+        self.path_index_ = self.path_scores_ = self.path_candidates_ = None
+        if kernel == "infinite_ntk":
+            return self._fit_infinite_ntk(X, T)
+        Xb, patterns = self._patterns(X)
+        path_iter = None
+        if kernel in ("ntk", "uniform"):
+            res = irls(Xb, T, patterns, self.alpha, init=kernel, max_iter=0)
+        elif kernel == "optimal":
+            res = irls(Xb, T, patterns, self.alpha, init="ntk", **self._irls_options(Xb.dtype))
+        else:
+            patterns, res, path_iter = self._fit_path(Xb, T, patterns, scores)
+        self.X_fit_ = Xb
+        self.patterns_ = patterns
+        self.gates_ = patterns.gates
+        self.weights_ = res.weights
+        self.kernel_scale_ = float(res.weights.sum())
+        self.coef_ = res.coef
+        self.dual_coef_ = res.dual_coef
+        self.n_iter_ = res.n_iter + 1 if path_iter is None else path_iter
+        self.objective_ = res.objective
+        self.dual_gap_ = res.dual_gap
+        return self
+
+    def _fit_infinite_ntk(self, X, T):
+        Xb = self._bias(X)
+        n = Xb.shape[0]
+        K = ntk_kernel(Xb)
+        t = optimal_scale(K, T, self.alpha)
+        A = t * K
+        A[np.diag_indices(n)] += n * self.alpha
+        self.dual_coef_ = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A, lower=True), T)
+        self.X_fit_ = Xb
+        self.kernel_scale_ = float(t)
+        self.patterns_ = self.gates_ = self.weights_ = self.coef_ = None
+        self.n_iter_ = 1
+        self.objective_ = self.dual_gap_ = None
+        return self
+
+    def _fit_path(self, Xb, T, patterns, scores):
+        """IRLS on a training part, choose the iterate by validation, refit its shape on all."""
+        n = Xb.shape[0]
+        options = self._irls_options(Xb.dtype)
+        if n < PATH_MIN_SAMPLES:
+            res = irls(Xb, T, patterns, self.alpha, init="ntk", **options)
+            self.path_index_ = res.n_iter
+            return patterns, res, res.n_iter + 1
+        rng = check_random_state(self.random_state)
+        perm = rng.permutation(n)
+        n_val = min(max(1, int(round(self.validation_fraction * n))), n - 2)
+        val, train = perm[:n_val], perm[n_val:]
+        sub_patterns = activation_patterns(Xb[train], patterns.sampled_gates)
+        path = irls(Xb[train], T[train], sub_patterns, self.alpha, init="ntk", **options)
+        candidates = _path_candidates(path.n_iter, self.n_path)
+        masks_val = sub_patterns.masks_at(Xb[val])
+        results = []
+        for k in candidates:
+            fit_k = irls(
+                Xb[train],
+                T[train],
+                sub_patterns,
+                self.alpha,
+                init=path.weights_history[k],
+                max_iter=0,
+            )
+            pred = _network(Xb[val], masks_val, fit_k.coef)
+            results.append(scores(T[val], pred))
+        best = min(range(len(candidates)), key=lambda j: results[j])
+        self.path_index_ = int(candidates[best])
+        self.path_scores_ = np.array([r[0] for r in results])
+        self.path_candidates_ = candidates
+        # The representative gates of the training part have distinct, non-zero patterns on all
+        # the data too (in the same order), so the chosen weights carry over one to one.
+        full_patterns = activation_patterns(Xb, sub_patterns.gates)
+        if full_patterns.n_patterns != sub_patterns.n_patterns:  # pragma: no cover - invariant
+            raise RuntimeError("patterns of the training part do not carry over to all the data.")
+        shape = path.weights_history[self.path_index_]
+        weights, _ = scale_shape(Xb, T, full_patterns, self.alpha, shape)
+        refit = irls(Xb, T, full_patterns, self.alpha, init=weights, max_iter=0)
+        return full_patterns, refit, path.n_iter + 1
+
+    def _decision(self, X) -> np.ndarray:
+        check_is_fitted(self, "dual_coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        Xb = self._bias(X).astype(self.X_fit_.dtype, copy=False)
+        if self.kernel_ == "infinite_ntk":
+            return self.kernel_scale_ * ntk_kernel(self.X_fit_, Xb) @ self.dual_coef_
+        if self.kernel_ == "ntk":
+            # eta = t * ntk_weights / sum(ntk_weights): the NTK of the sampled network, scaled.
+            factor = self.kernel_scale_ / float(np.sum(self.patterns_.ntk_weights))
+            return factor * (finite_ntk_kernel(self.X_fit_, self.patterns_, Xb) @ self.dual_coef_)
+        # Masking kernels of the representative gates: K(x, X) a equals the equivalent network.
+        return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
+
+
+def _network(Xb, masks, coef) -> np.ndarray:
+    """``sum_i 1[g_i.x >= 0] x.u_i`` at the rows of ``Xb``."""
+    with jax.enable_x64(True):
+        return np.asarray(forward(Xb, masks, coef.astype(Xb.dtype, copy=False)))
+
+
+def _regression_score(T, pred):
+    return (float(np.mean((pred - T) ** 2)),)
+
+
+def _classification_score(T, pred):
+    if T.ndim == 1:
+        accuracy = np.mean(np.sign(pred) == np.sign(T))
+    else:
+        accuracy = np.mean(np.argmax(pred, axis=1) == np.argmax(T, axis=1))
+    return (-float(accuracy), float(np.mean((pred - T) ** 2)))
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path"}, default="optimal"
+        Kernel weights (see :mod:`gatedrelu.mkl_estimators`).
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled (ignored if ``gates`` is given, and by
+        ``"infinite_ntk"``).
+    alpha : float, default=1e-3
+        Regularisation of the group lasso (``shared/math.md``); kernel ridge with ridge
+        ``n * alpha`` on the kernel ``K_eta``.
+    fit_intercept : bool, default=True
+        Append a constant column (each neuron's bias; gates get ``n_features + 1`` entries).
+    gates : array-like of shape (n_features [+ 1], m), default=None
+        User-supplied gates, used instead of sampling.
+    tol : float, default=None
+        Relative duality-gap tolerance of IRLS ("optimal", "path"); None: 1e-6 for float64 input,
+        1e-5 for float32.
+    max_iter : int, default=None
+        IRLS iteration limit (None: 500).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gates and of the validation split of "path".
+    validation_fraction : float, default=0.2
+        Share of the samples held out to choose the kernel along the path ("path" only).
+    n_path : int, default=10
+        Number of IRLS iterates compared on the validation part ("path" only), spaced
+        geometrically in the iteration number; the first (NTK) and last (optimal) are included.
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_patterns,) or None
+        Kernel weights ``eta`` (None for "infinite_ntk").
+    kernel_scale_ : float
+        Total weight ``t = sum(weights_)`` (for "infinite_ntk" the scale of the closed-form NTK).
+    patterns_ : ActivationPatterns or None
+        Activation patterns of the gates on the training data (for "path": of the representative
+        gates of the training part, on all the data). None for "infinite_ntk".
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns) or None
+        Representative gate of each pattern.
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
+        Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
+        predictions on the training data are the kernel ridge fitted values. For "ntk" the
+        network uses the representative gates only, while predictions at new points use every
+        sampled gate. None for "infinite_ntk" (no finite network).
+    dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
+    X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
+        Training inputs (with the bias column), needed by the kernels at new points.
+    n_iter_ : int
+        Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
+        of the IRLS run on the training part), 1 for fixed kernels.
+    objective_ : float or None
+        Group-lasso objective of ``coef_`` (None for "infinite_ntk").
+    dual_gap_ : float or None
+        Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_ : str
+        The fitted ``kernel``.
+    path_index_ : int or None
+        "path": the chosen IRLS iterate (0 is the NTK).
+    path_candidates_ : ndarray of int or None
+        "path": the IRLS iterates compared on the validation part.
+    path_scores_ : ndarray or None
+        "path": validation score of each candidate (mean squared error for regression, minus
+        the accuracy for classification, ties broken by the squared error; lower is better).
+    n_features_in_ : int
+"""
+
+
+class MKLRegressor(RegressorMixin, _MKLMixin):
+    __doc__ = (
+        "Kernel ridge regression with masking kernels: NTK, uniform, optimal MKL, or the path.\n"
+        + _PARAMS_DOC
+        + _ATTRS_DOC
+    )
+
+    def __init__(
+        self,
+        kernel="optimal",
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        validation_fraction=0.2,
+        n_path=10,
+    ):
+        self.kernel = kernel
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.validation_fraction = validation_fraction
+        self.n_path = n_path
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs])."""
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
+        )
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), _regression_score)
+
+    def predict(self, X):
+        """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
+        return self._decision(X)
+
+
+class MKLClassifier(ClassifierMixin, _MKLMixin):
+    __doc__ = (
+        "Kernel ridge classifier with masking kernels: NTK, uniform, optimal MKL, or the path.\n\n"
+        "Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).\n"
+        + _PARAMS_DOC
+        + _ATTRS_DOC
+        + "    classes_ : ndarray of shape (n_classes,)\n"
+    )
+
+    def __init__(
+        self,
+        kernel="optimal",
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        validation_fraction=0.2,
+        n_path=10,
+    ):
+        self.kernel = kernel
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.validation_fraction = validation_fraction
+        self.n_path = n_path
+
+    def fit(self, X, y):
+        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        T = encode_labels(self, y).astype(X.dtype)
+        return self._fit_targets(X, T, _classification_score)
+
+    def decision_function(self, X):
+        """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        return self._decision(X)
+
+    def predict(self, X):
+        """Predicted class labels of shape (n_samples,)."""
+        scores = self._decision(X)
+        return decode_scores(self.classes_, scores)
