@@ -56,6 +56,32 @@ def _path_candidates(n_iter: int, n_path: int) -> np.ndarray:
 
 
 class _MKLMixin(GatedBase):
+
+    def __init__(
+        self,
+        kernel="optimal",
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        validation_fraction=0.2,
+        n_path=10,
+    ):
+        self.kernel = kernel
+        self.n_gates = n_gates
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.validation_fraction = validation_fraction
+        self.n_path = n_path
+
     def _validate_mkl_params(self):
         kernel = check_option(self.kernel, "kernel", KERNELS)
         self._validate_gate_params()
@@ -270,31 +296,6 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         + _ATTRS_DOC
     )
 
-    def __init__(
-        self,
-        kernel="optimal",
-        n_gates=100,
-        alpha=1e-3,
-        *,
-        fit_intercept=True,
-        gates=None,
-        tol=None,
-        max_iter=None,
-        random_state=None,
-        validation_fraction=0.2,
-        n_path=10,
-    ):
-        self.kernel = kernel
-        self.n_gates = n_gates
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.gates = gates
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.validation_fraction = validation_fraction
-        self.n_path = n_path
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -320,31 +321,6 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         + _ATTRS_DOC
         + "    classes_ : ndarray of shape (n_classes,)\n"
     )
-
-    def __init__(
-        self,
-        kernel="optimal",
-        n_gates=100,
-        alpha=1e-3,
-        *,
-        fit_intercept=True,
-        gates=None,
-        tol=None,
-        max_iter=None,
-        random_state=None,
-        validation_fraction=0.2,
-        n_path=10,
-    ):
-        self.kernel = kernel
-        self.n_gates = n_gates
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.gates = gates
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.validation_fraction = validation_fraction
-        self.n_path = n_path
 
     def fit(self, X, y):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
