@@ -59,3 +59,21 @@ def test_markdown_reports_ratios():
     md = bench.markdown(res)
     assert "| pyscnn | 1e-09 | 5 | 1.0e-07 | 2.000 | 0.0500 | 2.0 | 5.0 |" in md
     assert np.isfinite(res["problems"]["R0"]["rows"][1]["warm_ratio"])
+
+
+def test_cli_bench_on_a_tiny_problem(tmp_path, monkeypatch):
+    """`gatedrelu bench` end to end on a tiny problem: files written, ratios reported."""
+    import json
+
+    from gatedrelu.cli import main
+
+    monkeypatch.setitem(bench.PROBLEMS, "R0", dict(n=60, d=3, n_gates=8, peers=("cvxpy",)))
+    # a fresh interpreter would not see the tiny problem: time the first call in-process instead
+    monkeypatch.setattr(bench, "cold_time", lambda solver, problem, tol, seed: 1.0)
+    assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "solver.json").read_text())
+    rows = res["problems"]["R0"]["rows"]
+    assert [r["solver"] for r in rows] == ["gatedrelu", "cvxpy"]
+    assert all(r["status"] == "ok" and r["suboptimality"] <= 1e-6 for r in rows)
+    assert rows[1]["warm_ratio"] == pytest.approx(rows[1]["warm_s"] / rows[0]["warm_s"])
+    assert "| cvxpy |" in (tmp_path / "solver.md").read_text()
