@@ -449,10 +449,9 @@ def group_lasso_path(
             check_positive(a, "every alpha")
         alphas = np.sort(alphas)[::-1]
     results = []
-    init, lipschitz = None, None
+    init = None
     with jax.enable_x64(True):
-        if lipschitz is None:
-            lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(X), jnp.asarray(M)))
+        lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(X), jnp.asarray(M)))
     for a in alphas:
         res = solve_group_lasso(
             X, y, M, float(a), tol=tol, max_iter=max_iter, init=init, lipschitz=lipschitz
