@@ -5,6 +5,7 @@ masked operator (:mod:`gatedrelu.operator`) -> solver (:mod:`gatedrelu.group_las
 estimators (:mod:`gatedrelu.estimators`).
 """
 
+from .cv import GatedReLUClassifierCV, GatedReLURegressorCV
 from .estimators import GatedReLUClassifier, GatedReLURegressor
 from .group_lasso import (
     GroupLassoResult,
@@ -24,8 +25,10 @@ from .patterns import ActivationPatterns, activation_patterns, sample_gates
 __all__ = [
     "ActivationPatterns",
     "GatedReLUClassifier",
+    "GatedReLUClassifierCV",
     "GatedReLUNetwork",
     "GatedReLURegressor",
+    "GatedReLURegressorCV",
     "GroupLassoResult",
     "MKLClassifier",
     "MKLRegressor",

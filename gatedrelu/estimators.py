@@ -16,14 +16,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_positive
-from .group_lasso import solve_group_lasso
+from .group_lasso import SOLVERS, solve_group_lasso
 from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks, sample_gates
 
 __all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol"]
-
-SOLVERS = {"fista": "jax", "cvxpy": "cvxpy"}
 
 
 def default_tol(dtype) -> float:
@@ -79,10 +77,11 @@ class _GatedReLUMixin(GatedBase):
         *,
         fit_intercept=True,
         gates=None,
-        solver="fista",
+        solver="auto",
         tol=None,
         max_iter=None,
         random_state=None,
+        verbose=0,
     ):
         self.n_gates = n_gates
         self.alpha = alpha
@@ -92,15 +91,18 @@ class _GatedReLUMixin(GatedBase):
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.verbose = verbose
 
     def _fit_targets(self, X, T):
-        solver = check_option(self.solver, "solver", tuple(SOLVERS))
+        solver = check_option(self.solver, "solver", SOLVERS)
+        verbose = check_int(self.verbose, "verbose", minimum=0)
         tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
             check_int(self.max_iter, "max_iter")
         Xb, patterns = self._patterns(X)
         res = solve_group_lasso(
-            Xb, T, patterns, self.alpha, backend=SOLVERS[solver], tol=tol, max_iter=self.max_iter
+            Xb, T, patterns, self.alpha, solver=solver, tol=tol, max_iter=self.max_iter,
+            verbose=verbose,
         )
         self.patterns_ = patterns
         self.gates_ = patterns.gates
@@ -135,21 +137,27 @@ _PARAMS_DOC = """
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
     alpha : float, default=1e-3
-        Weight decay, scaled as in ``shared/math.md``: the objective is
+        Weight decay, scaled as in ``docs/math.md``: the objective is
         ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||``.
     fit_intercept : bool, default=True
         Append a constant column so every neuron has its own bias; gates then have
         ``n_features + 1`` entries, bias last.
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors, used instead of sampling.
-    solver : {"fista", "cvxpy"}, default="fista"
-        JAX accelerated proximal gradient, or the exact CVXPY/Clarabel reference.
+    solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
+        ``"auto"`` picks by problem size and switches solver when progress stalls;
+        ``"working_set"`` (FISTA on working sets with gap-safe screening), ``"newton"``
+        (projected Newton on the kernel weights, n <= 4000), ``"fista"`` (plain accelerated
+        proximal gradient) and ``"cvxpy"`` (the exact CVXPY/Clarabel reference) force one.
+        Every solver stops on the same certified duality gap.
     tol : float, default=None
         Relative duality-gap tolerance; None means 1e-6 for float64 input and 1e-5 for float32.
     max_iter : int, default=None
         Iteration limit of the solver (None: the solver's default).
     random_state : int, numpy Generator or None, default=None
         Seed of the gate sampling.
+    verbose : int, default=0
+        Print the solver's progress (the duality gap as it falls).
 """
 
 _ATTRS_DOC = """

@@ -5,21 +5,18 @@ r"""The convex program of gated ReLU training: the group lasso (GL) over masked 
     F(U) = \frac{1}{2n} \Big\| \sum_i D_i X u_i - y \Big\|^2 + \alpha \sum_i \|u_i\|_2
 
 with ``U`` of shape (P, d), or (P, d, c) for c outputs (Frobenius group norms). See
-``shared/math.md`` for ``alpha_max``, the KKT conditions and the duality gap used to stop.
+``docs/math.md`` for ``alpha_max``, the KKT conditions and the duality gap used to stop.
 
-Backends
---------
-``"jax"``
-    Accelerated proximal gradient with adaptive restart (:mod:`gatedrelu._fista`), one compiled
-    loop per solve, on whatever device JAX uses by default (CPU, GPU or TPU).
-``"cvxpy"``
-    The same problem as one vectorised CVXPY model solved by Clarabel: the exact reference.
+This module is the public face: it validates, builds a :class:`gatedrelu.problem.Problem`
+(datafit x penalty), runs a solver of the registry :mod:`gatedrelu.solvers` ("auto",
+"working_set", "newton", "fista", "cvxpy") and certifies every answer with the same full-problem
+duality gap (:mod:`gatedrelu.problem.certificate`).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import jax
@@ -27,7 +24,6 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._fista import dual_objective, fista_run
 from ._validation import (
     as_float_array,
     check_int,
@@ -36,7 +32,11 @@ from ._validation import (
     check_positive,
     check_targets,
 )
-from .operator import adjoint, forward, group_norms, power_lipschitz
+from .operator import power_lipschitz
+from .problem import Problem, alpha_max_of, certify_numpy
+from .solvers import REGISTRY, SOLVERS as _SOLVERS
+from .solvers import cvxpy as _cvxpy_solver
+from .solvers._sharding import check_devices
 
 __all__ = [
     "GroupLassoResult",
@@ -47,22 +47,19 @@ __all__ = [
     "duality_gap",
 ]
 
-Backend = Literal["jax", "cvxpy"]
-BACKENDS = ("jax", "cvxpy")
-DEFAULT_MAX_ITER = {"jax": 10_000, "cvxpy": 500}
-#: Largest ``n * P * d * c`` the CVXPY backend accepts by default (its canonicalisation stores a
-#: coefficient of that many non-zeros and Clarabel factorises it).
-CVXPY_MAX_SIZE = 5_000_000
-#: An "optimal_inaccurate" Clarabel solution is accepted when its certified relative gap is below.
-CVXPY_ACCEPT_GAP = 1e-8
-#: The jax backend's tolerance is at least this many machine epsilons of the working dtype
-#: (about 6e-6 in float32): below that the duality gap is rounding noise.
+#: The accepted ``solver=`` names (see :mod:`gatedrelu.solvers`): "auto" first.
+SOLVERS = _SOLVERS
+Solver = Literal["auto", "cvxpy", "fista", "newton", "working_set"]
+#: Largest ``n * P * d * c`` the cvxpy solver accepts by default.
+CVXPY_MAX_SIZE = _cvxpy_solver.MAX_SIZE
+#: The tolerance is at least this many machine epsilons of the working dtype (about 6e-6 in
+#: float32): below that the duality gap is rounding noise.
 TOL_FLOOR_EPS = 50
 
 
 @dataclass(frozen=True)
 class GroupLassoResult:
-    """Solution of (GL).
+    """Solution of (GL), certified by the full-problem duality gap.
 
     Attributes
     ----------
@@ -71,15 +68,21 @@ class GroupLassoResult:
     objective : float
         ``F(coef)``.
     dual_gap : float
-        Absolute duality gap ``F(coef) - D(theta)`` (``shared/math.md``); bounds ``F(coef) - F*``.
+        Absolute duality gap ``F(coef) - D(theta)`` (``docs/math.md``); bounds ``F(coef) - F*``.
+        Computed by :mod:`gatedrelu.problem.certificate` for every solver.
     n_iter : int
-        Iterations of the backend.
+        Iterations of the solver (inner iterations for working sets, Newton steps for newton).
     converged : bool
-        Whether ``dual_gap <= tol * objective`` (jax) or the solver reported optimality (cvxpy).
+        Whether the objective and gap are finite and ``dual_gap <= tol * objective``.
     alpha : float
     lipschitz : float or None
-        Final step-size constant of the proximal solver (reused by warm starts).
-    backend : str
+        Final step-size constant of a first-order solver (reusable as a warm start).
+    solver : str
+        The solver that was asked for.
+    status : str
+        What the solver(s) reported, e.g. ``"newton: converged"``.
+    info : dict
+        Solver diagnostics (working-set outer iterations, screened groups, ...).
     """
 
     coef: np.ndarray
@@ -89,7 +92,9 @@ class GroupLassoResult:
     converged: bool
     alpha: float
     lipschitz: float | None = None
-    backend: str = "jax"
+    solver: str = "auto"
+    status: str = ""
+    info: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def relative_gap(self) -> float:
@@ -144,14 +149,8 @@ def _check_init(init, P: int, d: int, y: np.ndarray, dtype) -> np.ndarray:
 
 def _evaluate(X, M, y, U, alpha):
     """Objective and duality gap at ``U`` (numpy in, float out), in the input's precision."""
-    with jax.enable_x64(True):
-        Xj, Mj, yj, Uj = (jnp.asarray(a) for a in (X, M, y, U))
-        n = X.shape[0]
-        r = yj - forward(Xj, Mj, Uj)
-        AtR = adjoint(Xj, Mj, r)
-        F = 0.5 * jnp.vdot(r, r) / n + alpha * jnp.sum(group_norms(Uj))
-        D = dual_objective(r, AtR, yj, jnp.asarray(alpha, X.dtype), n)
-        return float(F), float(F - D)
+    cert = certify_numpy(Problem(X, M, y, float(alpha)), U)
+    return cert.objective, cert.dual_gap
 
 
 def objective(X, y, patterns, coef, alpha) -> float:
@@ -171,7 +170,7 @@ def objective(X, y, patterns, coef, alpha) -> float:
 
 
 def duality_gap(X, y, patterns, coef, alpha) -> float:
-    """Absolute duality gap at ``coef`` (``shared/math.md``): an upper bound on ``F(coef) - F*``."""
+    """Absolute duality gap at ``coef`` (``docs/math.md``): an upper bound on ``F(coef) - F*``."""
     X, y, M = _check_problem(X, y, patterns)
     U = _check_init(coef, M.shape[1], X.shape[1], y, X.dtype)
     return _evaluate(X, M, y, U, check_positive(alpha, "alpha"))[1]
@@ -187,131 +186,78 @@ def alpha_max(X, y, patterns) -> float:
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
     """
     X, y, M = _check_problem(X, y, patterns)
-    with jax.enable_x64(True):
-        norms = group_norms(adjoint(jnp.asarray(X), jnp.asarray(M), jnp.asarray(y)))
-        return float(jnp.max(norms)) / X.shape[0]
+    return alpha_max_of(X.astype(np.float64), M, y.astype(np.float64))
 
 
-# --------------------------------------------------------------------------- backends
+# --------------------------------------------------------------------------- solve
 
 
-def _place(X, M, y, U0, devices):
-    """Device arrays; with several devices, patterns are sharded across them.
-
-    ``M`` is split by columns and ``U`` by rows (the pattern axis), ``X`` and ``y`` are
-    replicated; XLA then partitions the compiled loop and the only communication is the sum over
-    patterns in the forward map. ``P`` is padded to a multiple of the device count with all-zero
-    patterns, whose groups stay exactly zero.
-    """
-    if devices is None or len(devices) == 1:
-        dev = None if devices is None else devices[0]
-        return tuple(jax.device_put(a, dev) for a in (X, M, y, U0)), 0
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    k = len(devices)
-    pad = (-M.shape[1]) % k
-    if pad:
-        M = np.hstack([M, np.zeros((M.shape[0], pad), bool)])
-        U0 = np.concatenate([U0, np.zeros((pad,) + U0.shape[1:], U0.dtype)])
-    mesh = Mesh(np.asarray(devices), ("patterns",))
-    rep = NamedSharding(mesh, PartitionSpec())
-    cols = NamedSharding(mesh, PartitionSpec(None, "patterns"))
-    rows = NamedSharding(mesh, PartitionSpec("patterns"))
-    placed = (
-        jax.device_put(X, rep),
-        jax.device_put(M, cols),
-        jax.device_put(y, rep),
-        jax.device_put(U0, rows),
-    )
-    return placed, pad
-
-
-def _check_devices(devices):
-    if devices is None:
-        return None
-    if isinstance(devices, str):
-        check_option(devices, "devices", ("all",))
-        return list(jax.devices())
-    devices = list(devices)
-    if not devices or not all(isinstance(d, jax.Device) for d in devices):
-        raise ValueError("devices must be None, 'all' or a non-empty list of jax.Device objects.")
-    return devices
-
-
-def _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz, devices=None):
-    with jax.enable_x64(True):
-        dt = X.dtype
-        (Xd, Md, yd, Ud), pad = _place(X, M, y, U0, devices)
-        state = fista_run(
-            Xd,
-            Md,
-            yd,
-            Ud,
-            jnp.asarray(alpha, dt),
-            jnp.asarray(tol, dt),
-            jnp.asarray(max_iter, jnp.int32),
-            jnp.asarray(-1.0 if lipschitz is None else lipschitz, dt),
-        )
-        coef = np.asarray(state.U)
-        coef = coef[: coef.shape[0] - pad]
-        F, gap, n_iter, L = float(state.F), float(state.gap), int(state.n_iter), float(state.L)
-    converged = gap <= tol * F
-    return GroupLassoResult(coef, F, gap, n_iter, converged, alpha, L, "jax")
-
-
-def _solve_cvxpy(X, M, y, alpha, tol, max_iter, max_size):
-    import cvxpy as cp
-
-    n, d = X.shape
-    P = M.shape[1]
-    Y = y.reshape(n, -1)
-    c = Y.shape[1]
-    size = n * P * d * c
-    if size > max_size:
+def _check_solver_options(solver: str, **given):
+    """Refuse options that the chosen solver does not use (nothing is silently ignored)."""
+    accepted = REGISTRY[solver].options
+    bad = [k for k, v in given.items() if v is not None and k not in accepted]
+    if bad:
+        users = sorted(n for n, s in REGISTRY.items() if all(k in s.options for k in bad))
         raise ValueError(
-            f"The CVXPY backend refuses this problem: n * P * d * c = {size:,} exceeds "
-            f"max_size = {max_size:,} (CVXPY would build and factorise a model of that size). "
-            "Use backend='jax', or pass a larger cvxpy_max_size if you have the memory and time."
+            f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not used by solver={solver!r}"
+            + (f"; solvers that use {'it' if len(bad) == 1 else 'them'}: {', '.join(map(repr, users))}."
+               if users else ".")
         )
-    X64, Mf = X.astype(np.float64), M.astype(np.float64)
-    Us = [cp.Variable((d, P)) for _ in range(c)]
-    preds = [cp.sum(cp.multiply(Mf, X64 @ U), axis=1) for U in Us]
-    loss = sum(cp.sum_squares(p - Y[:, k]) for k, p in enumerate(preds)) / (2 * n)
-    stacked = Us[0] if c == 1 else cp.vstack(Us)
-    problem = cp.Problem(cp.Minimize(loss + alpha * cp.sum(cp.norm(stacked, 2, axis=0))))
-    try:
-        with warnings.catch_warnings():
-            # CVXPY's "may be inaccurate" is replaced below by the certified duality gap.
-            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-            problem.solve(
-                solver=cp.CLARABEL,
-                max_iter=int(max_iter),
-                tol_gap_abs=1e-9,
-                tol_gap_rel=1e-9,
-                tol_feas=1e-9,
-            )
-    except cp.error.SolverError as exc:
-        raise RuntimeError(f"Clarabel failed on the CVXPY model: {exc}") from exc
-    if Us[0].value is None:
-        raise RuntimeError(f"Clarabel returned no solution (status {problem.status}).")
-    coef = np.stack([U.value.T for U in Us], axis=-1)  # (P, d, c)
-    coef = (coef[..., 0] if y.ndim == 1 else coef).astype(X.dtype)
-    F, gap = _evaluate(X, M, y, coef, alpha)
-    n_iter = int(problem.solver_stats.num_iters or 0)
-    # Clarabel often ends "optimal_inaccurate" at these tolerances although the solution is
-    # excellent; judge by the certified gap instead of the status alone.
-    rel = gap / F if F > 0 else 0.0
-    converged = problem.status == cp.OPTIMAL or (
-        problem.status == cp.OPTIMAL_INACCURATE and rel <= CVXPY_ACCEPT_GAP
+
+
+def _tolerance(tol, dtype, stacklevel=3) -> float:
+    tol = check_nonnegative(tol, "tol")
+    floor = TOL_FLOOR_EPS * float(np.finfo(dtype).eps)
+    if tol < floor:
+        warnings.warn(
+            f"tol={tol:.1e} is below what {np.dtype(dtype)} arithmetic can certify; using "
+            f"{floor:.1e} ({TOL_FLOOR_EPS} machine epsilons) instead.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        tol = floor
+    return tol
+
+
+def _hint(solver: str, status: str) -> str:
+    if "not finite" in status:
+        return ("The objective overflowed: scale X and y (e.g. StandardScaler) or check them "
+                "for extreme values.")
+    if solver == "cvxpy":
+        return "Try solver='auto'."
+    return ("Increase max_iter, loosen tol, or try solver='newton' (n <= 4000) or "
+            "solver='auto'; standardising X also helps first-order solvers.")
+
+
+def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stacklevel=3):
+    """Run a registered solver, then certify its answer with the full-problem gap."""
+    spec = REGISTRY[solver]
+    why = spec.supports(problem)
+    if why is not None:
+        raise ValueError(f"solver={solver!r} cannot solve this problem: {why}.")
+    max_iter = spec.default_max_iter if max_iter is None else max_iter
+    opts = {k: v for k, v in options.items() if v is not None and k in spec.options}
+    out = spec.solve(problem, U0, tol, max_iter, **opts)
+    coef = np.asarray(out.coef, dtype=problem.X.dtype)
+    cert = certify_numpy(problem, coef)
+    converged = bool(cert.finite and cert.dual_gap <= tol * cert.objective)
+    steps = out.info.get("steps")
+    status = "; ".join(steps) if steps else out.status
+    result = GroupLassoResult(
+        coef, cert.objective, cert.dual_gap, int(out.n_iter), converged, problem.alpha,
+        out.lipschitz, solver, status, out.info,
     )
     if not converged:
+        what = (f"reached max_iter={max_iter}" if out.status == "max_iter"
+                else f"stopped ({status})")
         warnings.warn(
-            f"Clarabel stopped with status {problem.status!r}; duality gap {gap:.3e} "
-            f"(relative {rel:.3e}).",
+            f"solver={solver!r} {what} after {out.n_iter} iterations with duality gap "
+            f"{cert.dual_gap:.3e} (relative {result.relative_gap:.3e} > tol={tol:.1e}). "
+            + _hint(solver, status),
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    return GroupLassoResult(coef, F, gap, n_iter, converged, alpha, None, "cvxpy")
+    return result
 
 
 def solve_group_lasso(
@@ -320,13 +266,14 @@ def solve_group_lasso(
     patterns,
     alpha,
     *,
-    backend: Backend = "jax",
+    solver: Solver = "auto",
     tol: float = 1e-6,
     max_iter: int | None = None,
     init=None,
     lipschitz: float | None = None,
-    cvxpy_max_size: int = CVXPY_MAX_SIZE,
+    cvxpy_max_size: int | None = None,
     devices=None,
+    verbose: int = 0,
 ) -> GroupLassoResult:
     """Solve the group lasso (GL) of a gated ReLU network with fixed gates.
 
@@ -337,22 +284,27 @@ def solve_group_lasso(
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
     alpha : float
-        Regularisation strength (> 0), scaled as in ``shared/math.md``.
-    backend : {"jax", "cvxpy"}, default "jax"
+        Regularisation strength (> 0), scaled as in ``docs/math.md``.
+    solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default "auto"
+        ``"auto"`` picks by size and switches when progress stalls (:mod:`gatedrelu.solvers.auto`);
+        ``"working_set"``: FISTA on working sets with gap-safe screening; ``"newton"``: projected
+        Newton on the kernel weights (n <= 4000); ``"fista"``: plain accelerated proximal
+        gradient over every pattern; ``"cvxpy"``: the CVXPY/Clarabel reference.
     tol : float, default 1e-6
-        The jax backend stops once ``dual_gap <= tol * objective``.
+        Every solver stops once ``dual_gap <= tol * objective`` (the same full-problem gap).
     max_iter : int, optional
-        Iteration limit (default 10000 for jax, 500 for Clarabel).
+        Iteration limit (default: the solver's own; see ``gatedrelu.solvers.REGISTRY``).
     init : array-like of shape (n_patterns, n_features[, n_outputs]) or GroupLassoResult, optional
-        Warm start (jax backend).
+        Warm start (every solver but cvxpy).
     lipschitz : float, optional
-        Initial step-size constant (e.g. ``result.lipschitz`` of a previous solve); by default
-        estimated by power iteration inside the compiled solve. Backtracking corrects it.
-    cvxpy_max_size : int
-        The cvxpy backend raises a ValueError when ``n * P * d * c`` exceeds this.
+        Initial step-size constant of the first-order solvers (e.g. ``result.lipschitz``).
+    cvxpy_max_size : int, optional
+        The cvxpy solver raises a ValueError when ``n * P * d * c`` exceeds this (default 5e6).
     devices : None, "all" or list of jax.Device
-        jax backend: None runs on JAX's default device (a GPU or TPU when JAX sees one).
-        Several devices shard the activation patterns across them (data-parallel over groups).
+        ``solver="fista"`` (and ``"auto"``, which then uses fista): several devices shard the
+        activation patterns across them.
+    verbose : int, default 0
+        Print the solver's progress (gap per outer iteration or step).
 
     Returns
     -------
@@ -361,42 +313,28 @@ def solve_group_lasso(
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` is reached before the relative gap falls below ``tol``; the message
-        gives the gap reached.
+        When the certified relative gap is above ``tol`` (budget exhausted, stall, or a
+        numerical failure); the message gives the gap, the solver and what to try.
     """
-    backend = check_option(backend, "backend", BACKENDS)
+    solver = check_option(solver, "solver", SOLVERS)
     X, y, M = _check_problem(X, y, patterns)
     alpha = check_positive(alpha, "alpha")
-    tol = check_nonnegative(tol, "tol")
-    max_iter = DEFAULT_MAX_ITER[backend] if max_iter is None else check_int(max_iter, "max_iter")
-    if backend == "cvxpy":
-        if init is not None or lipschitz is not None or devices is not None:
-            raise ValueError("init, lipschitz and devices are only supported by backend='jax'.")
-        cvxpy_max_size = check_int(cvxpy_max_size, "cvxpy_max_size")
-        return _solve_cvxpy(X, M, y, alpha, tol, max_iter, cvxpy_max_size)
-    U0 = _check_init(init, M.shape[1], X.shape[1], y, X.dtype)
-    floor = TOL_FLOOR_EPS * float(np.finfo(X.dtype).eps)
-    if tol < floor:
-        warnings.warn(
-            f"tol={tol:.1e} is below what {X.dtype} arithmetic can certify; using {floor:.1e} "
-            f"({TOL_FLOOR_EPS} machine epsilons) instead.",
-            UserWarning,
-            stacklevel=2,
-        )
-        tol = floor
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter")
     if lipschitz is not None:
         lipschitz = check_positive(lipschitz, "lipschitz")
-    devices = _check_devices(devices)
-    result = _solve_jax(X, M, y, alpha, tol, max_iter, U0, lipschitz, devices)
-    if not result.converged:
-        warnings.warn(
-            f"The proximal solver reached max_iter={max_iter} with duality gap "
-            f"{result.dual_gap:.3e} (relative {result.relative_gap:.3e} > tol={tol:.1e}). "
-            "Increase max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    return result
+    if cvxpy_max_size is not None:
+        cvxpy_max_size = check_int(cvxpy_max_size, "cvxpy_max_size")
+    devices = check_devices(devices)
+    if init is not None and not REGISTRY[solver].warm_start:
+        raise ValueError(f"init is not used by solver={solver!r} (it does not warm-start).")
+    _check_solver_options(solver, lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size)
+    tol = _tolerance(tol, X.dtype)
+    U0 = _check_init(init, M.shape[1], X.shape[1], y, X.dtype)
+    problem = Problem(X, M, y, alpha)
+    options = dict(lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size,
+                   verbose=check_int(verbose, "verbose", minimum=0))
+    return _run(problem, solver, tol, max_iter, U0, options)
 
 
 def group_lasso_path(
@@ -407,10 +345,12 @@ def group_lasso_path(
     *,
     n_alphas: int = 20,
     eps: float = 1e-2,
+    solver: Solver = "auto",
     tol: float = 1e-6,
     max_iter: int | None = None,
+    verbose: int = 0,
 ) -> list[GroupLassoResult]:
-    """Solutions of (GL) along a decreasing sequence of ``alpha``, warm-started.
+    """Solutions of (GL) along a decreasing sequence of ``alpha``, warm-started and screened.
 
     Parameters
     ----------
@@ -420,7 +360,8 @@ def group_lasso_path(
         geometric grid from ``alpha_max`` down to ``eps * alpha_max``.
     n_alphas : int, default 20
     eps : float, default 1e-2
-    tol, max_iter : as in :func:`solve_group_lasso`
+        Must lie in (0, 1).
+    solver, tol, max_iter, verbose : as in :func:`solve_group_lasso`
 
     Returns
     -------
@@ -428,9 +369,13 @@ def group_lasso_path(
 
     Notes
     -----
-    Every solve reuses the same compiled loop (``alpha`` is a traced argument), starts from the
-    previous solution and from its step-size constant, so the power iteration runs once.
+    Every solve starts from the previous solution. With the working-set solver (and ``auto`` on
+    large problems) the first working set at each alpha is the previous support plus the
+    sequential strong-rule set, and gap-safe screening runs from the warm start; both are checked
+    by the full KKT conditions before a solution is accepted. First-order solvers also reuse the
+    previous step-size constant, so the power iteration runs once.
     """
+    solver = check_option(solver, "solver", SOLVERS)
     X, y, M = _check_problem(X, y, patterns)
     if alphas is None:
         n_alphas = check_int(n_alphas, "n_alphas")
@@ -446,16 +391,26 @@ def group_lasso_path(
         if alphas.size == 0:
             raise ValueError("alphas is empty.")
         for a in alphas:
-            check_positive(a, "every alpha")
+            check_positive(float(a), "every alpha")
         alphas = np.sort(alphas)[::-1]
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter")
+    tol = _tolerance(tol, X.dtype)
+    verbose = check_int(verbose, "verbose", minimum=0)
+    spec = REGISTRY[solver]
     results = []
-    init = None
-    with jax.enable_x64(True):
-        lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(X), jnp.asarray(M)))
+    U = _check_init(None, M.shape[1], X.shape[1], y, X.dtype)
+    lipschitz, alpha_prev = None, None
+    if "lipschitz" in spec.options:
+        with jax.enable_x64(True):
+            lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(X), jnp.asarray(M)))
     for a in alphas:
-        res = solve_group_lasso(
-            X, y, M, float(a), tol=tol, max_iter=max_iter, init=init, lipschitz=lipschitz
-        )
+        problem = Problem(X, M, y, float(a))
+        options = dict(lipschitz=lipschitz, alpha_prev=alpha_prev, verbose=verbose)
+        res = _run(problem, solver, tol, max_iter, U, options)
         results.append(res)
-        init, lipschitz = res.coef, res.lipschitz
+        if spec.warm_start:
+            U = res.coef
+        lipschitz = res.lipschitz or lipschitz
+        alpha_prev = float(a)
     return results

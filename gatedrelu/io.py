@@ -91,6 +91,8 @@ FORMAT_VERSION = 1
 ESTIMATORS = {
     "GatedReLURegressor": "gatedrelu.estimators",
     "GatedReLUClassifier": "gatedrelu.estimators",
+    "GatedReLURegressorCV": "gatedrelu.cv",
+    "GatedReLUClassifierCV": "gatedrelu.cv",
     "MKLRegressor": "gatedrelu.mkl_estimators",
     "MKLClassifier": "gatedrelu.mkl_estimators",
 }

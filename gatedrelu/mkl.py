@@ -53,7 +53,6 @@ import scipy.linalg
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._fista import dual_objective
 from ._validation import (
     as_float_array,
     check_int,
@@ -65,6 +64,8 @@ from ._validation import (
 from .group_lasso import TOL_FLOOR_EPS
 from .kernels import masking_kernel
 from .operator import adjoint, forward, group_norms
+from .problem import GroupL2, Quadratic
+from .problem.certificate import certify as _gl_certify
 
 __all__ = [
     "MKLResult",
@@ -358,15 +359,15 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
 
 @jax.jit
 def _certify(X, M, y, eta, a, alpha):
-    """Everything IRLS needs from ``a``: ``X^T D_i a``, ``U``, group norms, ``F(U)``, gap, ``J``."""
-    n = X.shape[0]
+    """Everything IRLS needs from ``a``: ``X^T D_i a``, ``U``, group norms, ``F(U)``, gap, ``J``.
+
+    ``F`` and the gap are the group-lasso certificate every solver reports
+    (:func:`gatedrelu.problem.certificate.certify`).
+    """
     AtA = adjoint(X, M, a)
     U = eta.reshape((-1,) + (1,) * (AtA.ndim - 1)) * AtA
-    r = y - forward(X, M, U)
-    AtR = adjoint(X, M, r)
+    _, _, F, gap = _gl_certify(Quadratic(), GroupL2(), X, M, y, U, alpha)
     norms = group_norms(U)
-    F = 0.5 * jnp.vdot(r, r) / n + alpha * jnp.sum(norms)
-    gap = F - dual_objective(r, AtR, y, alpha, n)
     J = 0.5 * alpha * (jnp.vdot(y, a) + jnp.sum(eta))
     return AtA, U, norms, F, gap, J
 
@@ -873,7 +874,7 @@ class Figure1Data:
         Every pattern of the arrangement (:func:`gatedrelu.enumerate_patterns`), with the exact
         infinite-width NTK weights.
     optimum : float
-        ``F*`` from CVXPY/Clarabel (``solve_group_lasso(backend="cvxpy")``).
+        ``F*`` from CVXPY/Clarabel (``solve_group_lasso(solver="cvxpy")``).
     ntk_start : float
         ``J(t* mu_NTK)``, the best the (infinite-width) NTK can do on the training objective.
     ntk_scale : float
@@ -935,7 +936,7 @@ def figure1_data(
     y = rng.standard_normal(n)
     X = np.column_stack([x, np.ones(n)])
     patterns = enumerate_patterns(X)
-    optimum = solve_group_lasso(X, y, patterns, alpha, backend="cvxpy").objective
+    optimum = solve_group_lasso(X, y, patterns, alpha, solver="cvxpy").objective
     weights, t = scale_shape(X, y, patterns, alpha, "ntk")
     ntk_start = mkl_objective(X, y, patterns, weights, alpha)
     accelerated = irls(X, y, patterns, alpha, init="ntk", tol=tol)

@@ -138,7 +138,7 @@ def test_ntk_objective_is_above_the_cvxpy_optimum(tiny_run):
         T = encode_labels(SimpleNamespace(), ytr).astype(float)
         gates = sample_gates(Xtr.shape[1] + 1, TINY.n_gates, random_state=seed)
         patterns = activation_patterns(Xb, gates)
-        F_star = solve_group_lasso(Xb, T, patterns, alpha, backend="cvxpy").objective
+        F_star = solve_group_lasso(Xb, T, patterns, alpha, solver="cvxpy").objective
         assert float(r["optimum"]) == pytest.approx(F_star, rel=1e-6)
         assert float(r["objective"]) / F_star >= 1 - 1e-6
         assert float(r["objective_ratio"]) >= 1 - 1e-6

@@ -78,7 +78,7 @@ def test_measured_errors_match_independent_recomputation():
     rows = {r["method"]: r for r in cons.run_case(n, seed, SMALL)}
     case = cons.make_case(n, seed, SMALL)
     # group lasso: the CVXPY reference, predictions from the explicit expanded design
-    ref = solve_group_lasso(case.X, case.y, case.patterns, case.alpha, backend="cvxpy").coef
+    ref = solve_group_lasso(case.X, case.y, case.patterns, case.alpha, solver="cvxpy").coef
     design = np.hstack(
         [case.patterns.masks[:, [i]] * case.X for i in range(case.patterns.n_patterns)]
     )

@@ -34,7 +34,7 @@ def test_regressor_is_the_group_lasso_on_the_biased_data(regression):
     # the gates were sampled from random_state with the bias entry last
     G = np.random.default_rng(0).standard_normal((5, 40))
     p = activation_patterns(Xb, G)
-    ref = solve_group_lasso(Xb, y, p, 0.01, backend="cvxpy")
+    ref = solve_group_lasso(Xb, y, p, 0.01, solver="cvxpy")
     assert est.objective_ == pytest.approx(ref.objective, rel=1e-6)
     np.testing.assert_array_equal(est.gates_, p.gates)
     assert est.coef_.shape == (p.n_patterns, 5)

@@ -7,6 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gatedrelu import alpha_max, duality_gap, group_lasso_path, objective, solve_group_lasso
+from gatedrelu.group_lasso import SOLVERS
 from tests.conftest import expanded_design, planted_problem
 
 PROBLEMS = {
@@ -49,7 +50,7 @@ def test_jax_matches_cvxpy(case, frac):
     X, y, p = case
     alpha = frac * alpha_max(X, y, p)
     jx = solve_group_lasso(X, y, p, alpha, tol=1e-8)
-    cv = solve_group_lasso(X, y, p, alpha, backend="cvxpy")
+    cv = solve_group_lasso(X, y, p, alpha, solver="cvxpy")
     assert jx.converged and cv.converged
     assert abs(jx.objective - cv.objective) <= 1e-6 * cv.objective
     # both objectives equal the explicit-design formula
@@ -60,7 +61,7 @@ def test_jax_matches_cvxpy(case, frac):
 def test_reported_gap_is_independent_gap_and_bounds_suboptimality(case):
     X, y, p = case
     alpha = 0.05 * alpha_max(X, y, p)
-    F_star = solve_group_lasso(X, y, p, alpha, backend="cvxpy").objective
+    F_star = solve_group_lasso(X, y, p, alpha, solver="cvxpy").objective
     for tol in (1e-2, 1e-4, 1e-6):
         res = solve_group_lasso(X, y, p, alpha, tol=tol)
         gap = ref_gap(X, y, p.masks, res.coef, alpha)
@@ -80,10 +81,12 @@ def test_alpha_max_gives_exact_zero_and_kkt(case):
     Phi = expanded_design(X, p.masks)
     corr = (Phi.T @ y.reshape(len(y), -1)).reshape(p.n_patterns, -1)
     assert amax == pytest.approx(np.linalg.norm(corr, axis=1).max() / len(y), rel=1e-12)
-    for backend in ("jax",):
-        at = solve_group_lasso(X, y, p, amax, backend=backend)
-        above = solve_group_lasso(X, y, p, 1.5 * amax, backend=backend)
-        assert np.all(at.coef == 0) and np.all(above.coef == 0)
+    for solver in SOLVERS:
+        if solver == "cvxpy":
+            continue  # an interior-point solution is never exactly zero
+        at = solve_group_lasso(X, y, p, amax, solver=solver)
+        above = solve_group_lasso(X, y, p, 1.5 * amax, solver=solver)
+        assert np.all(at.coef == 0) and np.all(above.coef == 0), solver
     below = solve_group_lasso(X, y, p, 0.99 * amax, tol=1e-10)
     assert np.any(below.coef != 0)
     # KKT at a small alpha
@@ -114,27 +117,30 @@ def test_float32_in_float32_out():
         solve_group_lasso(X.astype(np.float32), y, p, alpha, tol=1e-9)
 
 
-def test_warm_start_and_path():
+@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
+def test_warm_start_and_path(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=4)
-    path = group_lasso_path(X, y, p, n_alphas=6, eps=0.02, tol=1e-8)
+    path = group_lasso_path(X, y, p, n_alphas=6, eps=0.02, tol=1e-8, solver=solver)
     alphas = [r.alpha for r in path]
     assert alphas == sorted(alphas, reverse=True)
     assert np.all(path[0].coef == 0)  # starts at alpha_max
     for r in path[1:]:
-        cold = solve_group_lasso(X, y, p, r.alpha, backend="cvxpy")
+        cold = solve_group_lasso(X, y, p, r.alpha, solver="cvxpy")
         assert abs(r.objective - cold.objective) <= 1e-6 * cold.objective
     # a warm start at the solution needs (almost) no iterations
-    again = solve_group_lasso(X, y, p, path[-1].alpha, tol=1e-8, init=path[-1])
+    again = solve_group_lasso(X, y, p, path[-1].alpha, tol=1e-8, init=path[-1], solver=solver)
     assert again.n_iter <= 1
     # the active set grows along the path
     assert path[-1].n_active > path[1].n_active
 
 
-def test_max_iter_warns_with_the_gap():
+@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
+def test_max_iter_warns_with_the_gap(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=5)
     alpha = 0.01 * alpha_max(X, y, p)
-    with pytest.warns(ConvergenceWarning, match=r"duality gap [0-9.e+-]+ \(relative"):
-        res = solve_group_lasso(X, y, p, alpha, max_iter=3, tol=1e-10)
+    match = rf"solver='{solver}' reached max_iter=3 after 3 iterations with duality gap [0-9.e+-]+ \(relative.*Increase max_iter"
+    with pytest.warns(ConvergenceWarning, match=match):
+        res = solve_group_lasso(X, y, p, alpha, max_iter=3, tol=1e-10, solver=solver)
     assert not res.converged and res.n_iter == 3
     assert res.dual_gap == pytest.approx(ref_gap(X, y, p.masks, res.coef, alpha), rel=1e-8)
 
@@ -148,8 +154,8 @@ def test_converged_solve_does_not_warn():
 
 def test_cvxpy_refuses_too_large_problems():
     X, y, p = planted_problem(n=100, d=5, m=30, seed=0)
-    with pytest.raises(ValueError, match="CVXPY backend refuses"):
-        solve_group_lasso(X, y, p, 0.1, backend="cvxpy", cvxpy_max_size=1000)
+    with pytest.raises(ValueError, match="cvxpy solver refuses"):
+        solve_group_lasso(X, y, p, 0.1, solver="cvxpy", cvxpy_max_size=1000)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +164,11 @@ def test_cvxpy_refuses_too_large_problems():
         (dict(alpha=-1.0), ValueError, "alpha must be > 0"),
         (dict(alpha=0.0), ValueError, "alpha must be > 0"),
         (dict(alpha=float("nan")), ValueError, "alpha must be finite"),
-        (dict(backend="scipy"), ValueError, "Unknown backend 'scipy'"),
+        (dict(solver="scipy"), ValueError, "Unknown solver 'scipy'"),
+        (dict(solver="cvxpy", lipschitz=1.0), ValueError, "lipschitz is not used by solver='cvxpy'"),
+        (dict(solver="newton", devices="all"), ValueError, "devices is not used by solver='newton'"),
+        (dict(solver="cvxpy", init=np.zeros((2, 2))), ValueError, "init is not used by solver='cvxpy'"),
+        (dict(verbose=-1), ValueError, "verbose must be >= 0"),
         (dict(tol=-1e-3), ValueError, "tol must be >= 0"),
         (dict(max_iter=0), ValueError, "max_iter must be >= 1"),
         (dict(init=np.zeros((2, 2))), ValueError, "init must have shape"),
@@ -171,6 +181,24 @@ def test_bad_arguments(kwargs, exc, match):
     alpha = args.pop("alpha")
     with pytest.raises(exc, match=match):
         solve_group_lasso(X, y, p, alpha, **args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(alphas=[0.1, -1.0]), "every alpha must be > 0"),
+        (dict(alphas=[0.1, float("nan")]), "every alpha must be finite"),
+        (dict(alphas=[]), "alphas is empty"),
+        (dict(n_alphas=0), "n_alphas must be >= 1"),
+        (dict(eps=1.5), "eps must be < 1"),
+        (dict(eps=-0.1), "eps must be > 0"),
+        (dict(solver="lbfgs"), "Unknown solver 'lbfgs'"),
+    ],
+)
+def test_bad_path_arguments(kwargs, match):
+    X, y, p = planted_problem(n=30, d=3, m=10)
+    with pytest.raises(ValueError, match=match):
+        group_lasso_path(X, y, p, **kwargs)
 
 
 def test_bad_data():

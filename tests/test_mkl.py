@@ -95,7 +95,7 @@ def references():
     for name in PROBLEMS:
         X, y, patterns, alpha = _get_problem(name)
         fista = solve_group_lasso(X, y, patterns, alpha, tol=1e-11, max_iter=500_000)
-        cvx = solve_group_lasso(X, y, patterns, alpha, backend="cvxpy")
+        cvx = solve_group_lasso(X, y, patterns, alpha, solver="cvxpy")
         out[name] = (fista, cvx)
     return out
 

@@ -52,5 +52,5 @@ def test_bad_devices():
         solve_group_lasso(X, y, p, 0.1, devices="gpu")
     with pytest.raises(ValueError, match="list of jax.Device"):
         solve_group_lasso(X, y, p, 0.1, devices=[0, 1])
-    with pytest.raises(ValueError, match="only supported by backend='jax'"):
-        solve_group_lasso(X, y, p, 0.1, backend="cvxpy", init=np.zeros((p.n_patterns, 3)))
+    with pytest.raises(ValueError, match="init is not used by solver='cvxpy'"):
+        solve_group_lasso(X, y, p, 0.1, solver="cvxpy", init=np.zeros((p.n_patterns, 3)))

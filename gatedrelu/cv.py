@@ -1,0 +1,565 @@
+"""Cross-validated gated ReLU estimators, in the manner of scikit-learn's ``LassoCV``.
+
+:class:`GatedReLURegressorCV` and :class:`GatedReLUClassifierCV` choose the weight decay
+``alpha`` of a :class:`~gatedrelu.GatedReLURegressor` / :class:`~gatedrelu.GatedReLUClassifier`
+by K-fold cross-validation, then refit on all the data at the chosen ``alpha_``.
+
+How one fit works:
+
+1. The gates are sampled once, from ``random_state``, exactly as
+   ``GatedReLURegressor(random_state=...)`` samples them (or ``gates`` is used as given), so a
+   manual :class:`~sklearn.model_selection.GridSearchCV` over ``GatedReLURegressor(alpha=a,
+   random_state=rs)`` sees the same gates in every fold.
+2. Without an explicit ``alphas``, the grid is geometric from ``alpha_max`` of the full training
+   data down to ``eps * alpha_max`` (``n_alphas`` values), as in ``LassoCV``.
+3. Each fold computes the activation patterns of those gates on its training rows and runs one
+   warm-started regularisation path (:func:`gatedrelu.group_lasso_path`) over the grid; the
+   held-out rows are predicted through the masks of the gates on them, as ``predict`` does.
+   Folds run in parallel with joblib (threads by default); the result does not depend on
+   ``n_jobs``.
+4. ``alpha_`` maximises the mean validation score over the folds (the largest ``alpha``, i.e. the
+   sparser network, among ties), and a :class:`~gatedrelu.GatedReLURegressor` (or classifier) with
+   the same gates is fitted on all the data at ``alpha_``; its fitted attributes are copied.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from types import SimpleNamespace
+
+import jax
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.model_selection import check_cv
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from . import estimators as _estimators
+from . import group_lasso as _group_lasso
+from ._validation import as_float_array, check_int, check_nonnegative, check_option, check_positive
+from .estimators import (
+    GatedBase,
+    GatedReLUClassifier,
+    GatedReLURegressor,
+    _GatedReLUMixin,
+    add_bias,
+    decode_scores,
+    default_tol,
+    encode_labels,
+)
+from .operator import forward
+from .patterns import activation_patterns, gate_masks
+
+__all__ = ["GatedReLURegressorCV", "GatedReLUClassifierCV"]
+
+#: Fitted attributes copied from the refit estimator.
+_REFIT_ATTRIBUTES = (
+    "coef_",
+    "gates_",
+    "patterns_",
+    "n_iter_",
+    "dual_gap_",
+    "objective_",
+    "n_active_neurons_",
+)
+
+
+# --------------------------------------------------------------------------- solver plumbing
+
+
+def solver_names() -> tuple:
+    """The accepted ``solver=`` names.
+
+    ``gatedrelu.group_lasso.SOLVERS`` where it exists (the solver registry); before it, the
+    estimators' solvers ("fista", "cvxpy") and "auto".
+    """
+    names = getattr(_group_lasso, "SOLVERS", None)
+    if names is None:
+        names = ("auto",) + tuple(getattr(_estimators, "SOLVERS", ("fista", "cvxpy")))
+    return tuple(names)
+
+
+def _path(Xb, T, patterns, alphas, solver, tol, max_iter):
+    """:func:`gatedrelu.group_lasso_path` over ``alphas`` (decreasing), warm-started.
+
+    ``solver=`` is passed only where ``group_lasso_path`` takes it; before it did, every path
+    ran the proximal solver (FISTA).
+    """
+    path = _group_lasso.group_lasso_path
+    kwargs = {"alphas": alphas, "tol": tol, "max_iter": max_iter}
+    if "solver" in inspect.signature(path).parameters:
+        kwargs["solver"] = solver
+    return path(Xb, T, patterns, **kwargs)
+
+
+def _refit_solver(solver: str, estimator_class) -> str:
+    """``solver=`` of the refit estimator: the same name wherever the estimator accepts it.
+
+    Before the solver registry the estimators accepted only "fista" and "cvxpy"; "auto" then
+    means the estimator's default (FISTA, the solver the paths ran).
+    """
+    accepted = getattr(_estimators, "SOLVERS", None)
+    if accepted is None or solver in accepted:
+        return solver
+    return inspect.signature(estimator_class).parameters["solver"].default
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _check_alphas(alphas) -> np.ndarray:
+    """A non-empty 1-d grid of finite values > 0, sorted in decreasing order (float64)."""
+    if np.ndim(alphas) == 1 and np.size(alphas) == 0:
+        raise ValueError(
+            "alphas is empty; give at least one value, or None for the automatic grid."
+        )
+    grid = as_float_array(alphas, "alphas", ndim=1, dtype=np.float64)
+    if np.any(grid <= 0):
+        raise ValueError(f"alphas must all be > 0; got {float(grid.min())}.")
+    return np.sort(grid)[::-1]
+
+
+def _check_n_jobs(n_jobs):
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"n_jobs must be None or an integer, got {type(n_jobs).__name__}.")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None or a non-zero integer (-1: all cores), got 0.")
+    return int(n_jobs)
+
+
+def _check_verbose(verbose) -> int:
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    return check_int(verbose, "verbose", minimum=0)
+
+
+def _check_splits(cv, X, y, classifier: bool) -> list:
+    """Train/test index pairs of ``cv`` (``check_cv`` semantics), with clear errors."""
+    try:
+        splitter = check_cv(cv, y, classifier=classifier)
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y)]
+    except (ValueError, TypeError) as exc:
+        error = ValueError if isinstance(exc, ValueError) else TypeError
+        raise error(f"Invalid cv={cv!r}: {exc}") from exc
+    if not splits:
+        raise ValueError(f"Invalid cv={cv!r}: it produced no train/test split.")
+    for k, (train, test) in enumerate(splits):
+        if train.size == 0 or test.size == 0:
+            raise ValueError(
+                f"Invalid cv={cv!r}: split {k} has {train.size} training and {test.size} test "
+                "rows; every split needs both."
+            )
+    return splits
+
+
+# --------------------------------------------------------------------------- one fold
+
+
+def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter):
+    """Validation scores of one fold along the path, shape (n_alphas,).
+
+    ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
+    "classification" (``y`` the labels, re-coded on the fold's training rows as
+    :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy).
+    """
+    Xb_train, Xb_test = Xb[train], Xb[test]
+    if task == "classification":
+        fold = SimpleNamespace()
+        try:
+            T_train = encode_labels(fold, y[train]).astype(Xb.dtype)
+        except ValueError as exc:
+            raise ValueError(f"A cross-validation fold cannot be fitted: {exc}") from exc
+    else:
+        T_train = T[train]
+    patterns = activation_patterns(Xb_train, gates)
+    results = _path(Xb_train, T_train, patterns, alphas, solver, tol, max_iter)
+    masks_test = gate_masks(Xb_test, patterns.gates)
+    scores = np.empty(len(results))
+    for k, res in enumerate(results):
+        with jax.enable_x64(True):
+            pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
+        if task == "classification":
+            scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred))
+        else:
+            scores[k] = mean_squared_error(T[test], pred)
+    return scores
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+class _GatedReLUCVBase(GatedBase):
+    """Fit logic shared by the two cross-validated estimators."""
+
+    #: "regression" or "classification"
+    _task = ""
+    #: the estimator refitted on all the data at ``alpha_``
+    _refit_class = None
+
+    def __init__(
+        self,
+        n_gates=100,
+        *,
+        alphas=None,
+        n_alphas=20,
+        eps=1e-3,
+        cv=None,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_gates = n_gates
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.eps = eps
+        self.cv = cv
+        self.fit_intercept = fit_intercept
+        self.gates = gates
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # prediction and the network are exactly those of GatedReLURegressor / GatedReLUClassifier
+    _forward = _GatedReLUMixin._forward
+    to_network = _GatedReLUMixin.to_network
+
+    def _validate_cv_params(self, dtype):
+        check_int(self.n_gates, "n_gates")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        solver = check_option(self.solver, "solver", solver_names())
+        tol = default_tol(dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
+        if self.max_iter is not None:
+            check_int(self.max_iter, "max_iter")
+        check_int(self.n_alphas, "n_alphas")
+        eps = check_positive(self.eps, "eps")
+        if eps >= 1:
+            raise ValueError(f"eps must be in (0, 1), got {eps}.")
+        alphas = None if self.alphas is None else _check_alphas(self.alphas)
+        return solver, tol, alphas, _check_n_jobs(self.n_jobs), _check_verbose(self.verbose)
+
+    def _fit_cv(self, X, y, T):
+        """Cross-validate on ``X`` (n, p), labels or targets ``y``, coded targets ``T``; refit."""
+        solver, tol, alphas, n_jobs, verbose = self._validate_cv_params(X.dtype)
+        Xb = add_bias(X, self.fit_intercept)
+        gates = self._make_gates(Xb)  # sampled once: every fold and the refit share them
+        splits = _check_splits(self.cv, X, y, is_classifier(self))
+        if alphas is None:
+            amax = _group_lasso.alpha_max(Xb, T, activation_patterns(Xb, gates))
+            if amax > 0:
+                alphas = amax * np.geomspace(1.0, self.eps, self.n_alphas)
+            else:  # y is orthogonal to every masked feature: U = 0 for every alpha (as LassoCV)
+                alphas = np.full(self.n_alphas, np.finfo(np.float64).resolution)
+        task = self._task
+        paths = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")(
+            delayed(_fold_scores)(
+                task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter
+            )
+            for train, test in splits
+        )
+        path = np.stack(paths, axis=1)  # (n_alphas, n_folds)
+        mean = path.mean(axis=1)
+        # argmin/argmax return the first best index: the largest alpha among ties
+        best = int(np.argmax(mean) if task == "classification" else np.argmin(mean))
+
+        self.alphas_ = alphas
+        self.alpha_ = float(alphas[best])
+        if task == "classification":
+            self.score_path_ = path
+        else:
+            self.mse_path_ = path
+        refit = self._refit_class(
+            n_gates=self.n_gates,
+            alpha=self.alpha_,
+            fit_intercept=self.fit_intercept,
+            gates=gates,
+            solver=_refit_solver(solver, self._refit_class),
+            tol=tol,
+            max_iter=self.max_iter,
+        ).fit(X, y)
+        for name in _REFIT_ATTRIBUTES:
+            setattr(self, name, getattr(refit, name))
+        return self
+
+
+class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
+    """Gated ReLU regression network with ``alpha`` chosen by cross-validation.
+
+    The analogue of scikit-learn's ``LassoCV`` for :class:`~gatedrelu.GatedReLURegressor`: every
+    fold runs one warm-started regularisation path over the grid of ``alpha`` with the same gates,
+    ``alpha_`` minimises the mean validation mean squared error, and the network is refitted on all
+    the data at ``alpha_`` (see :mod:`gatedrelu.cv`).
+
+    Parameters
+    ----------
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled once from ``random_state`` (ignored if ``gates``
+        is given); every fold and the refit use the same gates.
+    alphas : array-like of shape (n_alphas,), default=None
+        The grid of weight decays to try (values > 0, any order; sorted decreasingly). None: a
+        geometric grid of ``n_alphas`` values from ``alpha_max`` of the full training data down
+        to ``eps * alpha_max``.
+    n_alphas : int, default=20
+        Size of the automatic grid (used when ``alphas`` is None).
+    eps : float, default=1e-3
+        Ratio of the smallest to the largest ``alpha`` of the automatic grid, in (0, 1).
+    cv : int, cross-validation generator, iterable or None, default=None
+        Anything :func:`sklearn.model_selection.check_cv` accepts: None for 5-fold ``KFold``, an
+        int for that many folds, a splitter, or an iterable of (train, test) index arrays. With
+        an int or None the fitted estimator can be saved by :func:`gatedrelu.save_model`.
+    fit_intercept : bool, default=True
+        Append a constant column so every neuron has its own bias; gates then have
+        ``n_features + 1`` entries, bias last.
+    gates : array-like of shape (n_features [+ 1], n_gates), default=None
+        User-supplied gate vectors, used instead of sampling.
+    solver : str, default="auto"
+        Solver of the paths and of the refit, one of ``gatedrelu.group_lasso.SOLVERS``.
+    tol : float, default=None
+        Relative duality-gap tolerance of every solve; None means 1e-6 for float64 input and 1e-5
+        for float32.
+    max_iter : int, default=None
+        Iteration limit of the solver (None: the solver's default).
+    n_jobs : int, default=None
+        Number of folds solved in parallel by joblib (threads unless a joblib backend says
+        otherwise); None means 1, -1 all cores. The result does not depend on it.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gate sampling, the same as ``GatedReLURegressor(random_state=...)``.
+    verbose : int or bool, default=0
+        Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen weight decay.
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    mse_path_ : ndarray of shape (n_alphas, n_folds)
+        Validation mean squared error of every ``alpha`` (row) on every fold (column); with
+        several outputs, averaged uniformly over them.
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
+        Group-lasso coefficients of the refit on all the data at ``alpha_``.
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns)
+        Representative gate of each activation pattern on the full data.
+    patterns_ : ActivationPatterns
+        Activation patterns of the gates on the full training data.
+    n_iter_ : int
+        Iterations of the refit.
+    dual_gap_ : float
+        Absolute duality gap of the refit at ``coef_``.
+    objective_ : float
+        Group-lasso objective of the refit at ``coef_``.
+    n_active_neurons_ : int
+        Number of non-zero groups of the refit.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    GatedReLURegressor : the estimator at a fixed ``alpha``.
+    GatedReLUClassifierCV : the classifier counterpart.
+    """
+
+    _task = "regression"
+    _refit_class = GatedReLURegressor
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Choose ``alpha_`` by cross-validation, then refit on all the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : GatedReLURegressorCV
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
+        )
+        T = y.astype(X.dtype, copy=False)
+        return self._fit_cv(X, T, T)
+
+    def predict(self, X):
+        """Predictions of the refitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted targets.
+        """
+        return self._forward(X)
+
+
+class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
+    """Gated ReLU classifier with ``alpha`` chosen by cross-validation.
+
+    The analogue of scikit-learn's ``LassoCV`` for :class:`~gatedrelu.GatedReLUClassifier`
+    (squared loss on targets coded +1/-1): every fold runs one warm-started regularisation path
+    over the grid of ``alpha`` with the same gates, ``alpha_`` maximises the mean validation
+    accuracy, and the network is refitted on all the data at ``alpha_`` (see :mod:`gatedrelu.cv`).
+    With an integer or None ``cv`` the folds are stratified, as
+    :func:`sklearn.model_selection.check_cv` does for classifiers. Each fold codes the labels of
+    its own training rows, exactly as a :class:`~gatedrelu.GatedReLUClassifier` fitted on them
+    would.
+
+    Parameters
+    ----------
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled once from ``random_state`` (ignored if ``gates``
+        is given); every fold and the refit use the same gates.
+    alphas : array-like of shape (n_alphas,), default=None
+        The grid of weight decays to try (values > 0, any order; sorted decreasingly). None: a
+        geometric grid of ``n_alphas`` values from ``alpha_max`` of the full training data (with
+        its +1/-1 targets) down to ``eps * alpha_max``.
+    n_alphas : int, default=20
+        Size of the automatic grid (used when ``alphas`` is None).
+    eps : float, default=1e-3
+        Ratio of the smallest to the largest ``alpha`` of the automatic grid, in (0, 1).
+    cv : int, cross-validation generator, iterable or None, default=None
+        Anything :func:`sklearn.model_selection.check_cv` accepts: None for 5-fold
+        ``StratifiedKFold``, an int for that many stratified folds, a splitter, or an iterable of
+        (train, test) index arrays. With an int or None the fitted estimator can be saved by
+        :func:`gatedrelu.save_model`.
+    fit_intercept : bool, default=True
+        Append a constant column so every neuron has its own bias; gates then have
+        ``n_features + 1`` entries, bias last.
+    gates : array-like of shape (n_features [+ 1], n_gates), default=None
+        User-supplied gate vectors, used instead of sampling.
+    solver : str, default="auto"
+        Solver of the paths and of the refit, one of ``gatedrelu.group_lasso.SOLVERS``.
+    tol : float, default=None
+        Relative duality-gap tolerance of every solve; None means 1e-6 for float64 input and 1e-5
+        for float32.
+    max_iter : int, default=None
+        Iteration limit of the solver (None: the solver's default).
+    n_jobs : int, default=None
+        Number of folds solved in parallel by joblib (threads unless a joblib backend says
+        otherwise); None means 1, -1 all cores. The result does not depend on it.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gate sampling, the same as ``GatedReLUClassifier(random_state=...)``.
+    verbose : int or bool, default=0
+        Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen weight decay.
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    score_path_ : ndarray of shape (n_alphas, n_folds)
+        Validation accuracy of every ``alpha`` (row) on every fold (column); also readable as
+        ``scores_path_``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_classes)
+        Group-lasso coefficients of the refit on all the data at ``alpha_`` (one output for two
+        classes).
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns)
+        Representative gate of each activation pattern on the full data.
+    patterns_ : ActivationPatterns
+        Activation patterns of the gates on the full training data.
+    n_iter_ : int
+        Iterations of the refit.
+    dual_gap_ : float
+        Absolute duality gap of the refit at ``coef_``.
+    objective_ : float
+        Group-lasso objective of the refit at ``coef_``.
+    n_active_neurons_ : int
+        Number of non-zero groups of the refit.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    GatedReLUClassifier : the estimator at a fixed ``alpha``.
+    GatedReLURegressorCV : the regression counterpart.
+    """
+
+    _task = "classification"
+    _refit_class = GatedReLUClassifier
+
+    @property
+    def scores_path_(self) -> np.ndarray:
+        """Alias of ``score_path_``: ndarray of shape (n_alphas, n_folds)."""
+        return self.score_path_
+
+    def fit(self, X, y):
+        """Choose ``alpha_`` by cross-validation, then refit on all the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : GatedReLUClassifierCV
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        y = column_or_1d(y, warn=True)
+        T = encode_labels(self, y).astype(X.dtype)
+        return self._fit_cv(X, y, T)
+
+    def decision_function(self, X):
+        """Scores of the refitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One score per sample for two classes (positive: ``classes_[1]``), else one per class.
+        """
+        return self._forward(X)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Class labels, from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        return decode_scores(self.classes_, scores)

@@ -1,0 +1,22 @@
+"""The problem layer: a datafit times a penalty, and the certificate that every solver reports.
+
+A solver sees a :class:`Problem` (data, masks, ``alpha`` and the datafit and penalty objects) and
+asks the datafit and the penalty for the few quantities it needs; the objective, the dual point
+and the duality gap are computed in one place, :mod:`gatedrelu.problem.certificate`. The math is
+in ``docs/math.md``.
+"""
+
+from .certificate import Problem, alpha_max_of, certify, certify_numpy
+from .datafits import DATAFITS, Quadratic
+from .penalties import PENALTIES, GroupL2
+
+__all__ = [
+    "DATAFITS",
+    "GroupL2",
+    "PENALTIES",
+    "Problem",
+    "Quadratic",
+    "alpha_max_of",
+    "certify",
+    "certify_numpy",
+]

@@ -1,0 +1,150 @@
+r"""Objective, dual point, duality gap and ``alpha_max`` for any datafit x penalty: one place.
+
+For ``F(U) = f(A(U)) + alpha * Omega(U)`` (``docs/math.md``) and a primal point ``U``:
+
+* ``theta0 = dual_point(A(U))`` (``-grad f``; for the squared loss the residual over ``n``);
+* it is scaled into the dual feasible set, ``theta = theta0 * min(1, alpha / Omega^*(A^T theta0))``;
+* ``gap(U) = F(U) - dual_value(theta) >= 0`` bounds ``F(U) - F*``.
+
+``alpha_max = Omega^*(A^T dual_point(0))``: ``U = 0`` is optimal iff ``alpha >= alpha_max``.
+Every solver stops on this gap and every result reports it, recomputed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..operator import adjoint, forward
+from .datafits import Quadratic
+from .penalties import GroupL2
+
+__all__ = ["Problem", "certify", "certify_numpy", "alpha_max_of", "Certificate"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One instance of the convex program, as every solver receives it (validated arrays).
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, d)
+        Inputs as the network sees them (bias column included).
+    M : bool ndarray of shape (n, P)
+        Activation patterns ``D_i = diag(M[:, i])``.
+    y : ndarray of shape (n,) or (n, c)
+        Targets, in X's dtype.
+    alpha : float
+        Regularisation strength.
+    datafit, penalty : objects of :mod:`gatedrelu.problem.datafits` / ``penalties``
+    """
+
+    X: np.ndarray
+    M: np.ndarray
+    y: np.ndarray
+    alpha: float
+    datafit: object = field(default_factory=Quadratic)
+    penalty: object = field(default_factory=GroupL2)
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_groups(self) -> int:
+        return self.M.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.y.ndim == 1 else self.y.shape[1]
+
+    @property
+    def coef_shape(self) -> tuple:
+        return (self.n_groups, self.d) if self.y.ndim == 1 else (self.n_groups, self.d, self.y.shape[1])
+
+    def restrict(self, groups) -> "Problem":
+        """The same program on a subset of the groups (a working set)."""
+        return Problem(self.X, self.M[:, groups], self.y, self.alpha, self.datafit, self.penalty)
+
+
+def scaled_dual(datafit, penalty, theta0, Atheta0, alpha):
+    """Feasible dual point from ``theta0`` and ``A^T theta0``; returns ``(theta, scale)``."""
+    dual_norm = jnp.max(penalty.dual_group_norms(Atheta0))
+    scale = jnp.minimum(1, alpha / jnp.maximum(dual_norm, jnp.finfo(theta0.dtype).tiny))
+    return theta0 * scale, scale
+
+
+def certify(datafit, penalty, X, M, y, U, alpha):
+    """Traceable certificate at ``U``.
+
+    Returns
+    -------
+    z : (n[, c]) predictions ``A(U)``
+    Atheta0 : (P, d[, c]) ``A^T dual_point(z)`` (minus the gradient of the datafit in ``U``)
+    F : () objective
+    gap : () duality gap
+    """
+    z = forward(X, M, U)
+    theta0 = datafit.dual_point(z, y)
+    Atheta0 = adjoint(X, M, theta0)
+    F = datafit.value(z, y) + alpha * penalty.value(U)
+    theta, _ = scaled_dual(datafit, penalty, theta0, Atheta0, alpha)
+    return z, Atheta0, F, F - datafit.dual_value(theta, y)
+
+
+_certify_jit = jax.jit(certify, static_argnums=(0, 1))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Objective and duality gap of a point, as plain floats, plus the per-group dual norms."""
+
+    objective: float
+    dual_gap: float
+    dual_norms: np.ndarray  # (P,) ||A_i^T theta0|| (for screening and KKT checks)
+    finite: bool
+
+    @property
+    def relative_gap(self) -> float:
+        return self.dual_gap / self.objective if self.objective > 0 else 0.0
+
+
+def certify_numpy(problem: Problem, U) -> Certificate:
+    """The certificate of ``U`` for ``problem``, computed in the problem's dtype (x64 enabled)."""
+    with jax.enable_x64(True):
+        dt = problem.X.dtype
+        z, Atheta0, F, gap = _certify_jit(
+            problem.datafit,
+            problem.penalty,
+            jnp.asarray(problem.X),
+            jnp.asarray(problem.M),
+            jnp.asarray(problem.y),
+            jnp.asarray(U, dt),
+            jnp.asarray(problem.alpha, dt),
+        )
+        norms = np.asarray(problem.penalty.dual_group_norms(Atheta0))
+        F, gap = float(F), float(gap)
+    finite = bool(np.isfinite(F) and np.isfinite(gap) and np.all(np.isfinite(U)))
+    return Certificate(F, gap, norms, finite)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _alpha_max(datafit, penalty, X, M, y):
+    theta0 = datafit.dual_point(jnp.zeros_like(y), y)
+    return jnp.max(penalty.dual_group_norms(adjoint(X, M, theta0)))
+
+
+def alpha_max_of(X, M, y, datafit=None, penalty=None) -> float:
+    """``alpha_max`` of validated arrays (see :func:`gatedrelu.alpha_max` for the public one)."""
+    datafit = Quadratic() if datafit is None else datafit
+    penalty = GroupL2() if penalty is None else penalty
+    with jax.enable_x64(True):
+        return float(_alpha_max(datafit, penalty, jnp.asarray(X), jnp.asarray(M), jnp.asarray(y)))

@@ -1,0 +1,74 @@
+"""``solver="auto"``: pick by size, and switch when progress stalls.
+
+* Several devices: plain FISTA, the solver that shards patterns across devices.
+* ``n <= NEWTON_N`` and the projected Newton solver applies: Newton first (few, exact steps; it
+  does not care about the scale of the features or the correlation of the groups). If it stalls
+  or fails (its ``n x n`` factorisations limit the gap it can certify), the working-set solver
+  continues from its best iterate.
+* Otherwise the working-set solver first; if it does not converge within its budget and Newton
+  applies, Newton continues from its iterate.
+"""
+
+from __future__ import annotations
+
+from ..problem.certificate import Problem
+from . import newton, working_set
+from ._base import Solver, SolverOutput
+
+__all__ = ["SOLVER", "solve", "plan"]
+
+#: Newton goes first up to this many samples (its step costs an n x n Cholesky factorisation).
+NEWTON_N = 2500
+
+
+def plan(problem: Problem, devices=None) -> list:
+    """The solvers ``auto`` runs, in order, for this problem."""
+    if devices is not None and len(devices) > 1:
+        return ["fista"]
+    newton_ok = newton.supports(problem) is None
+    if newton_ok and problem.n <= NEWTON_N:
+        return ["newton", "working_set"]
+    return ["working_set"] + (["newton"] if newton_ok else [])
+
+
+def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, devices=None,
+          alpha_prev=None) -> SolverOutput:
+    from . import REGISTRY
+
+    steps = plan(problem, devices)
+    U, n_iter, out, used = U0, 0, None, []
+    for name in steps:
+        opts = {"verbose": verbose}
+        if name == "fista":
+            opts.update(lipschitz=lipschitz, devices=devices)
+        elif name == "working_set":
+            opts.update(lipschitz=lipschitz if out is None else (out.lipschitz or lipschitz),
+                        alpha_prev=alpha_prev)
+        budget = max_iter - n_iter  # max_iter bounds the iterations of all steps together
+        if name == "newton":
+            budget = min(budget, newton.SOLVER.default_max_iter)
+        if budget < 1:
+            break
+        out = REGISTRY[name].solve(problem, U, tol, budget, **opts)
+        used.append(f"{name}: {out.status}")
+        n_iter += out.n_iter
+        U = out.coef
+        if out.status == "converged":
+            break
+    out.info = dict(out.info, steps=used)
+    return SolverOutput(coef=U, n_iter=n_iter, status=out.status, lipschitz=out.lipschitz,
+                        info=out.info)
+
+
+def _supports(problem: Problem):
+    return None
+
+
+SOLVER = Solver(
+    name="auto",
+    solve=solve,
+    supports=_supports,
+    default_max_iter=20_000,
+    summary="newton for n <= 2500, else working_set; each falls back on the other when it stalls",
+    options=("verbose", "lipschitz", "devices", "alpha_prev"),
+)

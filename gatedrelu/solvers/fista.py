@@ -1,0 +1,229 @@
+r"""Accelerated proximal gradient (FISTA) with adaptive restart, for any datafit x penalty.
+
+Every iteration costs one forward and one adjoint product and certifies its iterate with the
+duality gap of :mod:`gatedrelu.problem.certificate`:
+
+* the accepted iterate ``U+`` needs ``A(U+)`` for the step-size test and ``A^T theta0(U+)`` for
+  its gap;
+* for a datafit whose gradient is affine in the predictions (the squared loss), the extrapolated
+  point ``Z = U + beta (U - U_prev)`` needs no product: ``A(Z)`` and ``A^T theta0(Z)`` are the
+  same combination of the stored ones.
+
+The step size starts from a power-iteration estimate of the Lipschitz constant (or the caller's
+value), grows 5% per iteration and backtracks on the exact sufficient-decrease test
+``f(A U+) - f(A Z) - <grad, U+ - Z> <= L/2 ||U+ - Z||^2``; momentum restarts when
+``<Z - U+, U+ - U> > 0`` (O'Donoghue and Candes). The whole solve is one compiled
+``lax.while_loop``; ``alpha``, ``tol``, ``max_iter`` and the warm start are traced, so paths and
+working sets of the same size reuse the compiled code.
+
+It stops when ``gap <= tol * F``, after ``max_iter`` iterations, or as soon as the objective is
+not finite or backtracking is exhausted (``status`` says which).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ..operator import adjoint, forward, power_lipschitz
+from ..problem.certificate import certify, scaled_dual
+
+__all__ = ["FistaState", "fista_run", "STATUS"]
+
+#: A failed step-size test multiplies L by this.
+_BACKTRACK_FACTOR = 1.5
+#: Every iteration first tries a step this much longer than the last accepted one (R1 of the
+#: benchmark: 722 -> 310 iterations at tol 1e-6).
+_GROW = 1.05
+_MAX_BACKTRACK = 60
+
+#: Values of ``FistaState.status``.
+STATUS = {0: "running", 1: "converged", 2: "max_iter", 3: "not finite", 4: "backtracking exhausted"}
+
+
+class FistaState(NamedTuple):
+    """Loop state; shapes for U of shape (P, d) (append ``c`` for multi-output), dtype of X."""
+
+    U: jax.Array  # (P, d[, c]) current iterate
+    U_prev: jax.Array  # (P, d[, c]) previous iterate
+    Z: jax.Array  # (n[, c]) A(U)
+    Z_prev: jax.Array  # (n[, c]) A(U_prev)
+    G: jax.Array  # (P, d[, c]) A^T theta0(U) = minus the gradient at U
+    G_prev: jax.Array  # (P, d[, c]) the same at U_prev
+    t: jax.Array  # () momentum parameter
+    L: jax.Array  # () current Lipschitz estimate (inverse step)
+    F: jax.Array  # () objective at U
+    gap: jax.Array  # () duality gap at U
+    n_iter: jax.Array  # () int32 iterations done
+    status: jax.Array  # () int32, a key of STATUS
+
+
+def _step(datafit, penalty, X, M, y, alpha, state: FistaState) -> FistaState:
+    t_next = 0.5 * (1 + jnp.sqrt(1 + 4 * state.t**2))
+    beta = (state.t - 1) / t_next
+    W = state.U + beta * (state.U - state.U_prev)
+    ZW = state.Z + beta * (state.Z - state.Z_prev)
+    if datafit.affine_gradient:
+        GW = state.G + beta * (state.G - state.G_prev)
+    else:  # pragma: no cover - no such datafit yet
+        GW = adjoint(X, M, datafit.dual_point(ZW, y))
+    eps = jnp.finfo(X.dtype).eps
+
+    def trial(L):
+        U_new = penalty.prox(W + GW / L, alpha / L)
+        Z_new = forward(X, M, U_new)
+        D = U_new - W
+        ok = datafit.bregman(Z_new, ZW, y) <= 0.5 * L * jnp.vdot(D, D) * (1 + 8 * eps)
+        return U_new, Z_new, ok
+
+    U0, Z0, ok0 = trial(state.L / _GROW)
+
+    def bt_cond(c):
+        return (~c[3]) & (c[4] < _MAX_BACKTRACK)
+
+    def bt_body(c):
+        L = c[0] * _BACKTRACK_FACTOR
+        U_new, Z_new, ok = trial(L)
+        return L, U_new, Z_new, ok, c[4] + 1
+
+    L, U_new, Z_new, ok, _ = jax.lax.while_loop(
+        bt_cond, bt_body, (state.L / _GROW, U0, Z0, ok0, jnp.int32(0))
+    )
+    theta0 = datafit.dual_point(Z_new, y)
+    G_new = adjoint(X, M, theta0)
+    F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new)
+    theta, _ = scaled_dual(datafit, penalty, theta0, G_new, alpha)
+    gap_new = F_new - datafit.dual_value(theta, y)
+    restart = jnp.vdot(W - U_new, U_new - state.U) > 0
+    status = jnp.where(
+        ~(jnp.isfinite(F_new) & jnp.isfinite(gap_new)), 3, jnp.where(ok, 0, 4)
+    ).astype(jnp.int32)
+    return FistaState(
+        U=U_new,
+        U_prev=state.U,
+        Z=Z_new,
+        Z_prev=state.Z,
+        G=G_new,
+        G_prev=state.G,
+        t=jnp.where(restart, jnp.ones_like(t_next), t_next),
+        L=L,
+        F=F_new,
+        gap=gap_new,
+        n_iter=state.n_iter + 1,
+        status=status,
+    )
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0):
+    """Run FISTA from ``U0`` until ``gap <= tol * F``, ``max_iter``, or a numerical failure.
+
+    Parameters
+    ----------
+    datafit, penalty : static problem objects
+    X : array of shape (n, d)
+    M : bool array of shape (n, P)
+    y : array of shape (n,) or (n, c)
+    U0 : array of shape (P, d) or (P, d, c)
+        Warm start.
+    alpha, tol : scalars of X's dtype
+    max_iter : int32 scalar
+    L0 : scalar
+        Initial Lipschitz estimate; ``<= 0`` means "estimate it by power iteration".
+
+    Returns
+    -------
+    FistaState
+        ``status`` is 1 (converged), 2 (max_iter), 3 (objective not finite) or 4 (backtracking
+        exhausted).
+    """
+    dtype = X.dtype
+    n = X.shape[0]
+    L_init = jax.lax.cond(
+        L0 > 0,
+        lambda: L0.astype(dtype),
+        lambda: (power_lipschitz(X, M) * (n * datafit.lipschitz(n))).astype(dtype),
+    )
+    L_init = jnp.maximum(L_init, jnp.finfo(dtype).tiny)
+    Z, G, F, gap = certify(datafit, penalty, X, M, y, U0, alpha)
+    state = FistaState(
+        U=U0, U_prev=U0, Z=Z, Z_prev=Z, G=G, G_prev=G,
+        t=jnp.ones((), dtype), L=L_init, F=F, gap=gap,
+        n_iter=jnp.int32(0),
+        status=jnp.where(jnp.isfinite(F) & jnp.isfinite(gap), 0, 3).astype(jnp.int32),
+    )
+
+    def cond(s):
+        return (s.status == 0) & (s.n_iter < max_iter) & (s.gap > tol * s.F)
+
+    out = jax.lax.while_loop(cond, lambda s: _step(datafit, penalty, X, M, y, alpha, s), state)
+    final = jnp.where(
+        out.status != 0, out.status, jnp.where(out.gap <= tol * out.F, 1, 2)
+    ).astype(jnp.int32)
+    return out._replace(status=final)
+
+
+# --------------------------------------------------------------------------- solver entry point
+
+
+def _bucket(k: int, P: int) -> int:
+    """Padded size of a working set of ``k`` groups: a power of two >= 16, at most ``P``."""
+    size = 16
+    while size < k:
+        size *= 2
+    return min(size, P)
+
+
+def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None):
+    """Run :func:`fista_run` on numpy inputs; returns ``(U, n_iter, L, status_code, F, gap)``."""
+    import numpy as np
+
+    from ._sharding import place
+
+    with jax.enable_x64(True):
+        dt = problem.X.dtype
+        (Xd, Md, yd, Ud), pad = place(problem.X, problem.M, problem.y, np.asarray(U0, dt), devices)
+        state = fista_run(
+            problem.datafit,
+            problem.penalty,
+            Xd,
+            Md,
+            yd,
+            Ud,
+            jnp.asarray(problem.alpha, dt),
+            jnp.asarray(tol, dt),
+            jnp.asarray(max_iter, jnp.int32),
+            jnp.asarray(-1.0 if lipschitz is None else lipschitz, dt),
+        )
+        U = np.asarray(state.U)
+        U = U[: U.shape[0] - pad]
+        return U, int(state.n_iter), float(state.L), int(state.status), float(state.F), float(state.gap)
+
+
+def solve(problem, U0, tol, max_iter, lipschitz=None, devices=None, verbose=0):
+    """Plain FISTA over every group."""
+    U, n_iter, L, code, F, gap = run_numpy(problem, U0, tol, max_iter, lipschitz, devices)
+    if verbose:
+        print(f"[fista] {n_iter} iterations, F {F:.10g}, gap {gap:.3e}, {STATUS[code]}", flush=True)
+    from ._base import SolverOutput
+
+    return SolverOutput(coef=U, n_iter=n_iter, status=STATUS[code], lipschitz=L)
+
+
+def _supports(problem):
+    return None
+
+
+from ._base import Solver  # noqa: E402
+
+SOLVER = Solver(
+    name="fista",
+    solve=solve,
+    supports=_supports,
+    default_max_iter=10_000,
+    summary="accelerated proximal gradient over every pattern (one compiled loop; shards patterns)",
+    options=("verbose", "lipschitz", "devices"),
+)

@@ -1,0 +1,292 @@
+r"""Projected Newton on the kernel weights: the second-order solver for small and ill-conditioned
+problems.
+
+The MKL view (``docs/math.md``) writes the group lasso as a smooth convex program over kernel
+weights ``eta >= 0``::
+
+    J(eta) = (alpha/2) [ tr Y^T S^{-1} Y + sum_i eta_i ],   S = K_eta + n alpha I,
+    K_eta = sum_i eta_i D_i X X^T D_i,   min_{eta >= 0} J = F*,
+
+whose solution gives ``u_i = eta_i X^T D_i a`` with ``a = S^{-1} Y``. With ``B_c = [K_i a_c]_i``
+(n x P per output):
+
+* gradient ``dJ/deta_i = (alpha/2) (1 - ||X^T D_i a||^2)``; it is ``>= 0`` exactly when the dual
+  constraint of group ``i`` holds at ``theta = alpha a``;
+* Hessian ``alpha sum_c B_c^T S^{-1} B_c`` (positive semidefinite).
+
+Bertsekas' projected Newton method (1982) takes Newton steps on the free weights and projected
+gradient steps on the weights at their bound ``eta_i = 0`` with a positive gradient, with an
+Armijo search along the projection arc. It is affine-invariant in ``eta``, so neither the scale
+of the features nor the correlation of the groups slows it; each step costs one ``n x n``
+Cholesky factorisation and ``O(n^2 |free|)`` for the Hessian, so it is meant for ``n`` up to a few
+thousand (``supports``). Every iterate is certified by the full group-lasso duality gap of its
+``U`` (:mod:`gatedrelu.problem.certificate`), and the solver stops on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from threadpoolctl import threadpool_limits
+
+from ..problem.certificate import Problem, certify_numpy
+from ._base import Solver, SolverOutput
+
+__all__ = ["SOLVER", "solve", "supports"]
+
+#: Largest n handled (an n x n factorisation per step: 4000^2 float64 = 128 MB).
+MAX_N = 4000
+#: Largest number of patterns (the Hessian is P x P over the free weights).
+MAX_P = 6000
+#: The support polish forms a Gram matrix of this many columns at most (|A| d c).
+MAX_POLISH = 4000
+#: Polish once the weights' Newton iterate has a relative gap below this.
+POLISH_GAP = 1e-3
+#: Factorisations of fewer rows run on one BLAS thread.
+SINGLE_THREAD_N = 1500
+#: Armijo constant and step halvings of the line search.
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 40
+#: Stop (stalled) when the best relative gap has not fallen by 10% for this many steps, or
+#: when J has not decreased (relative 1e-15) for _FLAT steps.
+_STALL = 30
+_FLAT = 3
+
+
+def supports(problem: Problem):
+    """None when the solver applies, else the reason it does not."""
+    if problem.datafit.name != "squared" or problem.penalty.name != "group_l2":
+        return "newton solves the squared loss with the group-L2 penalty only"
+    if problem.n > MAX_N:
+        return f"newton factorises n x n kernels and handles n <= {MAX_N} (n = {problem.n})"
+    if problem.n_groups > MAX_P:
+        return f"newton handles at most {MAX_P} patterns (P = {problem.n_groups})"
+    return None
+
+
+class _Kernel:
+    """``S = K_eta + n alpha I``, its Cholesky factor and ``a = S^{-1} Y`` for given weights."""
+
+    def __init__(self, X, Mf, Y, alpha):
+        self.X, self.Mf, self.Y, self.alpha = X, Mf, Y, alpha
+        self.n = X.shape[0]
+        self.XXt = X @ X.T
+        self.nalpha = self.n * alpha
+
+    def evaluate(self, eta):
+        """``(J, chol, a)`` at ``eta``; ``J = inf`` when the factorisation fails."""
+        free = eta > 0
+        Mw = self.Mf[:, free]
+        K = self.XXt * ((Mw * eta[free]) @ Mw.T)
+        K[np.diag_indices_from(K)] += self.nalpha
+        try:
+            chol = scipy.linalg.cholesky(K, lower=True, check_finite=False, overwrite_a=True)
+        except np.linalg.LinAlgError:
+            return np.inf, None, None
+        a = scipy.linalg.cho_solve((chol, True), self.Y, check_finite=False)
+        J = 0.5 * self.alpha * (float(np.sum(self.Y * a)) + float(eta.sum()))
+        return (J if np.isfinite(J) else np.inf), chol, a
+
+
+def _adjoint(X, Mf, a):
+    """``X^T D_i a`` for every group: (P, d, c) for ``a`` of shape (n, c)."""
+    return np.stack([(Mf * a[:, [k]]).T @ X for k in range(a.shape[1])], axis=-1)
+
+
+def _initial_weights(problem: Problem, U0, kern: _Kernel, Y):
+    norms = np.linalg.norm(U0.reshape(U0.shape[0], -1), axis=1)
+    if np.any(norms > 0):
+        return norms.astype(np.float64)
+    # Uniform shape with the scale that minimises J(t mu) for a flat spectrum lam = tr K_mu / n:
+    # J ~ (alpha/2)(||Y||^2 / (t lam + n alpha) + t)  =>  t = (||Y|| / sqrt(lam) - n alpha) / lam.
+    P = problem.n_groups
+    lam = float(np.sum(np.diag(kern.XXt) * kern.Mf.sum(axis=1))) / (P * kern.n)
+    lam = max(lam, np.finfo(float).tiny)
+    t = (np.linalg.norm(Y) / np.sqrt(lam) - kern.nalpha) / lam
+    t = max(t, 1e-3 * np.linalg.norm(Y) / np.sqrt(lam) / lam)
+    return np.full(P, t / P)
+
+
+def _primal_polish(problem: Problem, U, max_steps: int = 30):
+    """Newton's method on the support of ``U``, where the objective is smooth.
+
+    On ``A = {i : u_i != 0}`` the restricted objective ``1/(2n)||Phi_A u - y||^2 +
+    alpha sum_{i in A} ||u_i||`` is twice differentiable, with Hessian
+    ``Phi_A^T Phi_A / n + alpha blockdiag((I - v_i v_i^T) / ||u_i||)``, ``v_i = u_i / ||u_i||``.
+    Once the weights' Newton method has found the support, a few of these steps give the
+    coefficients to machine precision, which the kernel form cannot (its accuracy is limited by
+    the conditioning of ``K_eta + n alpha I``). Returns the polished ``U`` or None.
+    """
+    P = U.shape[0]
+    norms = np.linalg.norm(U.reshape(P, -1), axis=1)
+    A = np.flatnonzero(norms > 0)
+    n, d = problem.X.shape
+    c = problem.n_outputs
+    if A.size == 0 or A.size * d * c > MAX_POLISH:
+        return None
+    X = problem.X.astype(np.float64, copy=False)
+    Y = problem.y.astype(np.float64, copy=False).reshape(n, c)
+    alpha = float(problem.alpha)
+    Phi = (problem.M[:, A, None] * X[:, None, :]).reshape(n, A.size * d)  # (n, |A| d)
+    Q = Phi.T @ Phi / n
+    b = Phi.T @ Y / n  # (|A| d, c)
+    V = U[A].astype(np.float64).reshape(A.size * d, c)
+
+    def value(R, V):
+        return 0.5 * float(np.sum(R * R)) / n + alpha * float(
+            np.sum(np.linalg.norm(V.reshape(A.size, d * c), axis=1))
+        )
+
+    R = Phi @ V - Y
+    F = value(R, V)
+    for _ in range(max_steps):
+        groups = V.reshape(A.size, d * c)
+        gn = np.linalg.norm(groups, axis=1)
+        if np.any(gn == 0):
+            return None  # left the smooth region
+        unit = groups / gn[:, None]
+        grad = (Q @ V - b).reshape(A.size, d * c) + alpha * unit
+        # Hessian in the (group, feature, output) order: kron(Q, I_c) + penalty blocks
+        H = np.kron(Q, np.eye(c)) if c > 1 else Q.copy()
+        m = d * c
+        for j in range(A.size):
+            sl = slice(j * m, (j + 1) * m)
+            H[sl, sl] += alpha * (np.eye(m) - np.outer(unit[j], unit[j])) / gn[j]
+        try:
+            cf = scipy.linalg.cho_factor(H, check_finite=False)
+            step = -scipy.linalg.cho_solve(cf, grad.ravel(), check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        dec = -float(grad.ravel() @ step)
+        if not np.isfinite(dec) or dec <= 1e-30 * max(abs(F), 1e-300):
+            break
+        step = step.reshape(V.shape)
+        Phi_step = Phi @ step
+        t = 1.0
+        for _ in range(30):
+            V_new, R_new = V + t * step, R + t * Phi_step
+            F_new = value(R_new, V_new)
+            if F_new <= F - 1e-4 * t * dec:
+                break
+            t *= 0.5
+        else:
+            break
+        V, R, F = V_new, R_new, F_new
+        if dec < 1e-20 * max(abs(F), 1e-300):
+            break
+    out = np.zeros_like(U)
+    out[A] = V.reshape((A.size,) + U.shape[1:]).astype(U.dtype)
+    return out
+
+
+def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
+    """Projected Newton on ``eta`` until the full duality gap is ``<= tol * F``."""
+    # Below SINGLE_THREAD_N samples the factorisations are too small to gain from BLAS threads,
+    # and threads spinning on a busy machine slow them down by an order of magnitude.
+    limit = 1 if problem.n < SINGLE_THREAD_N else None
+    with threadpool_limits(limits=limit, user_api="blas"):
+        return _solve(problem, U0, tol, max_iter, verbose)
+
+
+def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
+    U0 = np.asarray(U0)
+    start = certify_numpy(problem, U0)
+    if start.finite and start.dual_gap <= tol * start.objective:  # e.g. U0 = 0 at alpha_max
+        return SolverOutput(coef=U0, n_iter=0, status="converged")
+    X = problem.X.astype(np.float64, copy=False)
+    Y = problem.y.astype(np.float64, copy=False).reshape(problem.n, -1)
+    Mf = problem.M.astype(np.float64)
+    alpha = float(problem.alpha)
+    kern = _Kernel(X, Mf, Y, alpha)
+    eta = _initial_weights(problem, U0, kern, Y)
+    J, chol, a = kern.evaluate(eta)
+    best_U, best = None, (np.inf, np.inf)  # (relative gap, gap) of the best certified iterate
+    since_best, status, n_iter, flat = 0, "max_iter", 0, 0
+    F_prev, polish_after = np.inf, 0
+    shape = problem.coef_shape
+    for n_iter in range(max_iter + 1):
+        if chol is None:
+            status = "factorisation failed"
+            break
+        G = _adjoint(X, Mf, a)  # (P, d, c)
+        U = (eta[:, None, None] * G).reshape(shape).astype(problem.X.dtype)
+        cert = certify_numpy(problem, U)
+        if verbose:
+            print(f"[newton] it {n_iter:3d}  F {cert.objective:.10g}  rel gap {cert.relative_gap:.2e}  "
+                  f"active {int(np.count_nonzero(eta))}", flush=True)
+        F_change = abs(F_prev - cert.objective) / max(abs(cert.objective), np.finfo(float).tiny)
+        F_prev = cert.objective
+        want_polish = cert.relative_gap < POLISH_GAP or F_change < 1e-6
+        if cert.finite and want_polish and n_iter >= polish_after and not cert.dual_gap <= tol * cert.objective:
+            polish_after = n_iter + 3  # a failed polish is retried every third step
+            polished = _primal_polish(problem, U)
+            if polished is not None:
+                pc = certify_numpy(problem, polished)
+                if verbose:
+                    print(f"[newton]   support polish: rel gap {pc.relative_gap:.2e}", flush=True)
+                if pc.finite and pc.relative_gap < cert.relative_gap:
+                    U, cert = polished, pc
+        if cert.finite and cert.relative_gap < best[0]:
+            if cert.relative_gap < 0.9 * best[0]:
+                since_best = 0
+            best, best_U = (cert.relative_gap, cert.dual_gap), U
+        else:
+            since_best += 1
+        if cert.finite and cert.dual_gap <= tol * cert.objective:
+            status = "converged"
+            break
+        if since_best >= _STALL or flat >= _FLAT:
+            status = "stalled"
+            break
+        if n_iter == max_iter:
+            break
+        # gradient and projected-Newton active set
+        q = np.sum(G * G, axis=(1, 2))
+        g = 0.5 * alpha * (1 - q)
+        eps_k = min(1e-3 * max(eta.max(), 1e-300), float(np.linalg.norm(eta - np.maximum(eta - g, 0))))
+        bound = (eta <= eps_k) & (g > 0)
+        free = ~bound
+        # Hessian on the free weights: alpha * sum_c (L^{-1} B_c)^T (L^{-1} B_c)
+        idx = np.flatnonzero(free)
+        H = np.zeros((idx.size, idx.size))
+        for k in range(Y.shape[1]):
+            B = Mf[:, idx] * (X @ G[idx, :, k].T)
+            W = scipy.linalg.solve_triangular(chol, B, lower=True, check_finite=False)
+            H += W.T @ W
+        H *= alpha
+        damp = 1e-12 * max(float(np.trace(H)) / max(idx.size, 1), np.finfo(float).tiny)
+        direction = np.zeros_like(eta)
+        try:
+            cf = scipy.linalg.cho_factor(H + damp * np.eye(idx.size), check_finite=False)
+            direction[idx] = -scipy.linalg.cho_solve(cf, g[idx], check_finite=False)
+        except np.linalg.LinAlgError:
+            direction[idx] = -g[idx] / np.maximum(np.diag(H) + damp, np.finfo(float).tiny)
+        # the bound weights go to their bound (projection of any gradient step)
+        direction[bound] = -eta[bound]
+        step, accepted = 1.0, False
+        for _ in range(_MAX_HALVINGS):
+            trial = np.maximum(eta + step * direction, 0)
+            if bound.any():
+                trial[bound] = 0.0
+            decrease = float(g @ (eta - trial))
+            J_new, chol_new, a_new = kern.evaluate(trial)
+            if J_new <= J - _ARMIJO * max(decrease, 0.0):
+                accepted = True
+                break
+            step *= 0.5
+        if not accepted:
+            status = "line search failed"
+            break
+        flat = flat + 1 if J - J_new <= 1e-15 * abs(J) else 0
+        eta, J, chol, a = trial, J_new, chol_new, a_new
+    coef = best_U if best_U is not None else np.zeros(shape, problem.X.dtype)
+    return SolverOutput(coef=coef, n_iter=n_iter, status=status)
+
+
+SOLVER = Solver(
+    name="newton",
+    solve=solve,
+    supports=supports,
+    default_max_iter=200,
+    summary="projected Newton on the MKL kernel weights (n x n Cholesky), for n <= 4000",
+)
