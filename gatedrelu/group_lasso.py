@@ -36,6 +36,7 @@ from .operator import power_lipschitz
 from .problem import Problem, alpha_max_of, certify_numpy
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
 from .solvers import cvxpy as _cvxpy_solver
+from .solvers import newton as _newton
 from .solvers._sharding import check_devices
 
 __all__ = [
@@ -219,14 +220,22 @@ def _tolerance(tol, dtype, stacklevel=3) -> float:
     return tol
 
 
-def _hint(solver: str, status: str) -> str:
+def _hint(solver: str, status: str, problem: Problem) -> str:
     if "not finite" in status:
         return ("The objective overflowed: scale X and y (e.g. StandardScaler) or check them "
                 "for extreme values.")
     if solver == "cvxpy":
         return "Try solver='auto'."
-    return ("Increase max_iter, loosen tol, or try solver='newton' (n <= 4000) or "
-            "solver='auto'; standardising X also helps first-order solvers.")
+    tips = ["increase max_iter", "loosen tol"]
+    newton_ok = REGISTRY["newton"].supports(problem) is None
+    if solver not in ("newton", "auto") and newton_ok:
+        tips.append("try solver='newton' (second order, insensitive to conditioning)")
+    tips.append("standardise X (StandardScaler): features on very different scales or far "
+                "from zero make the groups nearly collinear")
+    if not newton_ok and solver != "newton":
+        tips.append(f"or subsample to n <= {_newton.MAX_N} "
+                    "samples for the Newton solver")
+    return "To fix: " + "; ".join(tips) + "."
 
 
 def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stacklevel=3):
@@ -253,7 +262,7 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         warnings.warn(
             f"solver={solver!r} {what} after {out.n_iter} iterations with duality gap "
             f"{cert.dual_gap:.3e} (relative {result.relative_gap:.3e} > tol={tol:.1e}). "
-            + _hint(solver, status),
+            + _hint(solver, status, problem),
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

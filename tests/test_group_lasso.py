@@ -138,7 +138,7 @@ def test_warm_start_and_path(solver):
 def test_max_iter_warns_with_the_gap(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=5)
     alpha = 0.01 * alpha_max(X, y, p)
-    match = rf"solver='{solver}' reached max_iter=3 after 3 iterations with duality gap [0-9.e+-]+ \(relative.*Increase max_iter"
+    match = rf"solver='{solver}' reached max_iter=3 after 3 iterations with duality gap [0-9.e+-]+ \(relative.*To fix: increase max_iter"
     with pytest.warns(ConvergenceWarning, match=match):
         res = solve_group_lasso(X, y, p, alpha, max_iter=3, tol=1e-10, solver=solver)
     assert not res.converged and res.n_iter == 3

@@ -75,15 +75,15 @@ class Problem:
         return Problem(self.X, self.M[:, groups], self.y, self.alpha, self.datafit, self.penalty)
 
 
-def scaled_dual(datafit, penalty, theta0, Atheta0, alpha):
+def scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric=None):
     """Feasible dual point from ``theta0`` and ``A^T theta0``; returns ``(theta, scale)``."""
-    dual_norm = jnp.max(penalty.dual_group_norms(Atheta0))
+    dual_norm = jnp.max(penalty.dual_group_norms(Atheta0, metric))
     scale = jnp.minimum(1, alpha / jnp.maximum(dual_norm, jnp.finfo(theta0.dtype).tiny))
     return theta0 * scale, scale
 
 
-def certify(datafit, penalty, X, M, y, U, alpha):
-    """Traceable certificate at ``U``.
+def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
+    """Traceable certificate at ``U`` (``metric``: preconditioned variables, see the penalty).
 
     Returns
     -------
@@ -95,8 +95,8 @@ def certify(datafit, penalty, X, M, y, U, alpha):
     z = forward(X, M, U)
     theta0 = datafit.dual_point(z, y)
     Atheta0 = adjoint(X, M, theta0)
-    F = datafit.value(z, y) + alpha * penalty.value(U)
-    theta, _ = scaled_dual(datafit, penalty, theta0, Atheta0, alpha)
+    F = datafit.value(z, y) + alpha * penalty.value(U, metric)
+    theta, _ = scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric)
     return z, Atheta0, F, F - datafit.dual_value(theta, y)
 
 

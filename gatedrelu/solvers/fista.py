@@ -61,7 +61,7 @@ class FistaState(NamedTuple):
     status: jax.Array  # () int32, a key of STATUS
 
 
-def _step(datafit, penalty, X, M, y, alpha, state: FistaState) -> FistaState:
+def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaState:
     t_next = 0.5 * (1 + jnp.sqrt(1 + 4 * state.t**2))
     beta = (state.t - 1) / t_next
     W = state.U + beta * (state.U - state.U_prev)
@@ -73,7 +73,7 @@ def _step(datafit, penalty, X, M, y, alpha, state: FistaState) -> FistaState:
     eps = jnp.finfo(X.dtype).eps
 
     def trial(L):
-        U_new = penalty.prox(W + GW / L, alpha / L)
+        U_new = penalty.prox(W + GW / L, alpha / L, metric)
         Z_new = forward(X, M, U_new)
         D = U_new - W
         ok = datafit.bregman(Z_new, ZW, y) <= 0.5 * L * jnp.vdot(D, D) * (1 + 8 * eps)
@@ -94,8 +94,8 @@ def _step(datafit, penalty, X, M, y, alpha, state: FistaState) -> FistaState:
     )
     theta0 = datafit.dual_point(Z_new, y)
     G_new = adjoint(X, M, theta0)
-    F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new)
-    theta, _ = scaled_dual(datafit, penalty, theta0, G_new, alpha)
+    F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new, metric)
+    theta, _ = scaled_dual(datafit, penalty, theta0, G_new, alpha, metric)
     gap_new = F_new - datafit.dual_value(theta, y)
     restart = jnp.vdot(W - U_new, U_new - state.U) > 0
     status = jnp.where(
@@ -118,7 +118,7 @@ def _step(datafit, penalty, X, M, y, alpha, state: FistaState) -> FistaState:
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0):
+def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0, metric=None):
     """Run FISTA from ``U0`` until ``gap <= tol * F``, ``max_iter``, or a numerical failure.
 
     Parameters
@@ -133,6 +133,9 @@ def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0):
     max_iter : int32 scalar
     L0 : scalar
         Initial Lipschitz estimate; ``<= 0`` means "estimate it by power iteration".
+    metric : None or (Q, sig)
+        Preconditioned variables: ``X`` is then ``X T`` and ``U`` holds ``v_i`` with
+        ``u_i = T v_i``, ``T = Q diag(sig) Q^T`` (the penalty is evaluated through ``T``).
 
     Returns
     -------
@@ -148,7 +151,7 @@ def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0):
         lambda: (power_lipschitz(X, M) * (n * datafit.lipschitz(n))).astype(dtype),
     )
     L_init = jnp.maximum(L_init, jnp.finfo(dtype).tiny)
-    Z, G, F, gap = certify(datafit, penalty, X, M, y, U0, alpha)
+    Z, G, F, gap = certify(datafit, penalty, X, M, y, U0, alpha, metric)
     state = FistaState(
         U=U0, U_prev=U0, Z=Z, Z_prev=Z, G=G, G_prev=G,
         t=jnp.ones((), dtype), L=L_init, F=F, gap=gap,
@@ -159,7 +162,9 @@ def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0):
     def cond(s):
         return (s.status == 0) & (s.n_iter < max_iter) & (s.gap > tol * s.F)
 
-    out = jax.lax.while_loop(cond, lambda s: _step(datafit, penalty, X, M, y, alpha, s), state)
+    out = jax.lax.while_loop(
+        cond, lambda s: _step(datafit, penalty, X, M, y, alpha, metric, s), state
+    )
     final = jnp.where(
         out.status != 0, out.status, jnp.where(out.gap <= tol * out.F, 1, 2)
     ).astype(jnp.int32)
@@ -177,7 +182,7 @@ def _bucket(k: int, P: int) -> int:
     return min(size, P)
 
 
-def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None):
+def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None, metric=None):
     """Run :func:`fista_run` on numpy inputs; returns ``(U, n_iter, L, status_code, F, gap)``."""
     import numpy as np
 
@@ -197,6 +202,7 @@ def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None):
             jnp.asarray(tol, dt),
             jnp.asarray(max_iter, jnp.int32),
             jnp.asarray(-1.0 if lipschitz is None else lipschitz, dt),
+            None if metric is None else tuple(jnp.asarray(m, dt) for m in metric),
         )
         U = np.asarray(state.U)
         U = U[: U.shape[0] - pad]

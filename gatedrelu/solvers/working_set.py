@@ -18,9 +18,16 @@ Outer loop (Python), at the current full iterate ``U``:
    patterns to a power of two so that few shapes compile), warm-started, until its own gap is
    below ``max(inner_ratio * outer relative gap, tol / 2)``. When the working set holds every
    surviving group, the inner solve goes straight to ``tol / 2``.
-5. **Mixed precision**: for float64 problems, inner solves whose tolerance is above
-   ``MIXED_TOL`` run in float32 (twice the matrix-product throughput on CPUs and far more on
-   GPUs); the float64 outer certificate decides, and later inner solves polish in float64.
+5. **Preconditioning** (scaling robustness). When the feature covariance ``C = X^T X / n`` is
+   ill-conditioned (raw features on different scales, offsets against the bias column), inner
+   solves run on whitened variables ``u_i = T v_i`` with ``T = C^{-1/2}``: the operator sees
+   ``X T`` and the penalty ``||T v_i||`` keeps the problem exactly the same (its prox is solved
+   by a 1-D root search per group, see :class:`gatedrelu.problem.GroupL2`). The outer certificate
+   is always computed on the original ``U``.
+6. **Mixed precision**: for float64 problems, while the outer relative gap is above
+   ``10 * MIXED_TOL``, inner solves run in float32 to at most ``MIXED_TOL`` (twice the
+   matrix-product throughput on CPUs, more on GPUs); the float64 outer certificate decides, and
+   the last inner solves polish in float64.
 """
 
 from __future__ import annotations
@@ -38,8 +45,11 @@ P0 = 16
 #: Inner tolerance as a fraction of the outer relative gap (celer uses 0.3).
 INNER_RATIO = 0.1
 MAX_OUTER = 200
-#: float64 problems run inner solves in float32 while the inner tolerance is above this.
-MIXED_TOL = 1e-3
+#: Inner solves are preconditioned when cond(X^T X) exceeds this.
+PRECONDITION_COND = 1e3
+#: float64 problems run inner solves in float32 (to this relative gap at most) while the outer
+#: relative gap is above ten times this.
+MIXED_TOL = 1e-5
 
 
 def group_operator_bounds(X, M) -> np.ndarray:
@@ -71,6 +81,29 @@ def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu) -> np.ndarray:
     return scale * dual_norms + radius * bounds < alpha
 
 
+def whitening(X, threshold=PRECONDITION_COND):
+    """``(Q, sig)`` with ``T = Q diag(sig) Q^T = (X^T X / n)^{-1/2}``, or None when
+    ``cond(X) ** 2 <= threshold``.
+
+    Computed from the SVD of ``X`` (not from ``X^T X``, which would square the condition number);
+    singular values below ``1e-12`` of the largest are floored there.
+    """
+    X64 = X.astype(np.float64, copy=False)
+    _, s, Vt = np.linalg.svd(X64, full_matrices=False)
+    top = max(float(s[0]), np.finfo(float).tiny)
+    s = np.maximum(s, 1e-12 * top)
+    if (top / s[-1]) ** 2 <= threshold:
+        return None
+    return Vt.T, np.sqrt(X64.shape[0]) / s
+
+
+def _to_metric(U, Q, scale):
+    """``U`` -> ``T' U`` along the feature axis, ``T' = Q diag(scale) Q^T``."""
+    rotated = np.einsum("de,pd...->pe...", Q, U)
+    rotated *= scale.reshape((1, -1) + (1,) * (U.ndim - 2))
+    return np.einsum("ed,pd...->pe...", Q, rotated)
+
+
 def solve(
     problem: Problem,
     U0,
@@ -82,6 +115,7 @@ def solve(
     screen=True,
     inner_ratio=INNER_RATIO,
     mixed_precision=True,
+    precondition=True,
 ) -> SolverOutput:
     """Working-set FISTA with gap-safe screening; ``max_iter`` counts inner iterations."""
     P = problem.n_groups
@@ -93,8 +127,11 @@ def solve(
     L = lipschitz
     n_iter, n_outer, ws_size, status = 0, 0, P0, "max_iter"
     history = []
+    prev_rel, last_was_float32 = np.inf, False
+    metric = whitening(problem.X) if precondition else None
+    X_in = problem.X if metric is None else (problem.X @ _to_metric(np.eye(problem.d), *metric)).astype(problem.X.dtype)
     mixed = mixed_precision and problem.X.dtype == np.float64
-    X32, y32 = (problem.X.astype(np.float32), problem.y.astype(np.float32)) if mixed else (None, None)
+    X32, y32 = (X_in.astype(np.float32), problem.y.astype(np.float32)) if mixed else (None, None)
     for n_outer in range(MAX_OUTER + 1):
         cert = certify_numpy(problem, U)
         if not cert.finite:
@@ -133,20 +170,31 @@ def solve(
         M_ws = np.zeros((problem.n, kp), bool)
         M_ws[:, :k] = problem.M[:, ws]
         U_ws = np.zeros((kp,) + U.shape[1:], U.dtype)
-        U_ws[:k] = U[ws]
+        U_ws[:k] = U[ws] if metric is None else _to_metric(U[ws], metric[0], 1 / metric[1])
         inner_tol = 0.5 * tol if k == n_alive else max(inner_ratio * rel, 0.5 * tol)
-        if mixed and inner_tol >= MIXED_TOL:
+        if mixed and last_was_float32 and rel > 0.5 * prev_rel:
+            mixed = False  # float32 stopped paying: its rounding limits the float64 gap here
+        prev_rel, last_was_float32 = rel, False
+        if mixed and rel > 10 * MIXED_TOL:
+            last_was_float32 = True
+            inner_tol = max(inner_tol, MIXED_TOL)
             inner = Problem(X32, M_ws, y32, alpha, problem.datafit, problem.penalty)
             U_ws = U_ws.astype(np.float32)
         else:
-            inner = Problem(problem.X, M_ws, problem.y, alpha, problem.datafit, problem.penalty)
-        U_new, its, L, code, _, _ = run_numpy(inner, U_ws, inner_tol, max_iter - n_iter, L)
+            inner = Problem(X_in, M_ws, problem.y, alpha, problem.datafit, problem.penalty)
+        U_new, its, L_new, code, _, _ = run_numpy(inner, U_ws, inner_tol, max_iter - n_iter, L, metric=metric)
         n_iter += its
-        U[ws] = U_new[:k].astype(U.dtype)
         if code in (3, 4):
+            if inner.X.dtype == np.float32:  # float32 failed (overflow?): finish in float64
+                mixed = False
+                continue
             status = STATUS[code]
             break
-    info = {"n_outer": n_outer, "n_screened": int(P - alive.sum()), "history": history}
+        L = L_new
+        V = U_new[:k].astype(U.dtype)
+        U[ws] = V if metric is None else _to_metric(V, metric[0], metric[1])
+    info = {"n_outer": n_outer, "n_screened": int(P - alive.sum()), "history": history,
+            "preconditioned": metric is not None}
     return SolverOutput(coef=U, n_iter=n_iter, status=status, lipschitz=L, info=info)
 
 
@@ -160,5 +208,5 @@ SOLVER = Solver(
     supports=_supports,
     default_max_iter=20_000,
     summary="FISTA on a working set of groups grown by KKT violation, with gap-safe screening",
-    options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision"),
+    options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision", "precondition"),
 )
