@@ -24,6 +24,19 @@ def expanded_design(X, masks):
     return np.hstack([masks[:, [i]] * X for i in range(masks.shape[1])])
 
 
+def explicit_objective_and_gap(X, y, masks, U, alpha):
+    """F and the duality gap of docs/math.md from the explicit n x (P d) design."""
+    n = len(y)
+    Phi = expanded_design(X, masks)
+    P, d = U.shape[:2]
+    Y = y.reshape(n, -1)
+    R = Y - Phi @ U.reshape(P * d, -1)
+    F = 0.5 * np.sum(R**2) / n + alpha * np.sum(np.linalg.norm(U.reshape(P, -1), axis=1))
+    corr = (Phi.T @ R).reshape(P, -1)
+    theta = R / n * min(1.0, alpha / (np.linalg.norm(corr, axis=1).max() / n))
+    return F, F - (np.sum(theta * Y) - 0.5 * n * np.sum(theta**2))
+
+
 @pytest.fixture
 def problem():
     return planted_problem()

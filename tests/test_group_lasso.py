@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gatedrelu import alpha_max, duality_gap, group_lasso_path, objective, solve_group_lasso
 from gatedrelu.group_lasso import SOLVERS
-from tests.conftest import expanded_design, planted_problem
+from tests.conftest import expanded_design, explicit_objective_and_gap, planted_problem
 
 PROBLEMS = {
     "single": dict(n=100, d=5, m=30, seed=0),
@@ -19,25 +19,12 @@ PROBLEMS = {
 
 def ref_objective(X, y, masks, U, alpha):
     """(GL) objective from the explicit design (independent of the package's operator)."""
-    Phi = expanded_design(X, masks)
-    P, d = U.shape[:2]
-    W = U.reshape(P * d, -1)  # rows ordered as Phi's columns
-    R = Phi @ W - y.reshape(len(y), -1)
-    return 0.5 * np.sum(R**2) / len(y) + alpha * np.sum(np.linalg.norm(U.reshape(P, -1), axis=1))
+    return explicit_objective_and_gap(X, y, masks, U, alpha)[0]
 
 
 def ref_gap(X, y, masks, U, alpha):
-    """Duality gap of shared/math.md from the explicit design."""
-    n = len(y)
-    Phi = expanded_design(X, masks)
-    P, d = U.shape[:2]
-    Y = y.reshape(n, -1)
-    R = Y - Phi @ U.reshape(P * d, -1)
-    corr = (Phi.T @ R).reshape(P, -1)  # group i: X^T D_i R, flattened
-    dual_norm = np.linalg.norm(corr, axis=1).max() / n
-    theta = R / n * min(1.0, alpha / dual_norm)
-    D = np.sum(theta * Y) - 0.5 * n * np.sum(theta**2)
-    return ref_objective(X, y, masks, U, alpha) - D
+    """Duality gap of docs/math.md from the explicit design."""
+    return explicit_objective_and_gap(X, y, masks, U, alpha)[1]
 
 
 @pytest.fixture(scope="module", params=list(PROBLEMS))

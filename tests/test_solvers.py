@@ -24,7 +24,7 @@ from gatedrelu import GatedReLURegressor, activation_patterns, alpha_max, sample
 from gatedrelu.problem import Problem, certify_numpy
 from gatedrelu.solvers import REGISTRY, SOLVERS
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import expanded_design, planted_problem
+from tests.conftest import explicit_objective_and_gap, planted_problem
 
 ITERATIVE = [s for s in SOLVERS if s != "cvxpy"]
 FRACTIONS = [0.5, 0.1, 0.01, 0.001]
@@ -48,19 +48,6 @@ CASES = {
     "intercept": lambda: planted_problem(n=110, d=4, m=30, intercept=True, seed=2),
     "ill_conditioned": ill_conditioned,
 }
-
-
-def explicit_objective_and_gap(X, y, masks, U, alpha):
-    """F and the duality gap of docs/math.md from the explicit n x (P d) design."""
-    n = len(y)
-    Phi = expanded_design(X, masks)
-    P, d = U.shape[:2]
-    Y = y.reshape(n, -1)
-    R = Y - Phi @ U.reshape(P * d, -1)
-    F = 0.5 * np.sum(R**2) / n + alpha * np.sum(np.linalg.norm(U.reshape(P, -1), axis=1))
-    corr = (Phi.T @ R).reshape(P, -1)
-    theta = R / n * min(1.0, alpha / (np.linalg.norm(corr, axis=1).max() / n))
-    return F, F - (np.sum(theta * Y) - 0.5 * n * np.sum(theta**2))
 
 
 @pytest.fixture(scope="module", params=list(CASES))

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
-from ..problem.certificate import Problem
+import numpy as np
+
+from ..problem.certificate import Problem, certify_numpy
 from . import newton, working_set
 from ._base import Solver, SolverOutput
 
@@ -40,6 +42,7 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
 
     steps = plan(problem, devices)
     U, n_iter, out, used = U0, 0, None, []
+    best, best_rel = U0, np.inf
     for name in steps:
         opts = {"verbose": verbose}
         if name == "fista":
@@ -57,9 +60,13 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
         n_iter += out.n_iter
         U = out.coef
         if out.status == "converged":
+            best = U
             break
+        cert = certify_numpy(problem, U)  # a later step may end worse: keep the best certified
+        if cert.finite and cert.relative_gap < best_rel:
+            best, best_rel = U, cert.relative_gap
     out.info = dict(out.info, steps=used)
-    return SolverOutput(coef=U, n_iter=n_iter, status=out.status, lipschitz=out.lipschitz,
+    return SolverOutput(coef=best, n_iter=n_iter, status=out.status, lipschitz=out.lipschitz,
                         info=out.info)
 
 

@@ -203,6 +203,7 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
     best_U, best = None, (np.inf, np.inf)  # (relative gap, gap) of the best certified iterate
     since_best, status, n_iter, flat = 0, "max_iter", 0, 0
     F_prev, polish_after = np.inf, 0
+    lm = 1e-12
     shape = problem.coef_shape
     for n_iter in range(max_iter + 1):
         if chol is None:
@@ -254,7 +255,10 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
             W = scipy.linalg.solve_triangular(chol, B, lower=True, check_finite=False)
             H += W.T @ W
         H *= alpha
-        damp = 1e-12 * max(float(np.trace(H)) / max(idx.size, 1), np.finfo(float).tiny)
+        # Levenberg-Marquardt damping, relative to the mean curvature: groups that share almost
+        # all their samples make H nearly singular (the weights are then not unique), and an
+        # undamped step along that null space is long and useless.
+        damp = lm * max(float(np.trace(H)) / max(idx.size, 1), np.finfo(float).tiny)
         direction = np.zeros_like(eta)
         try:
             cf = scipy.linalg.cho_factor(H + damp * np.eye(idx.size), check_finite=False)
@@ -275,8 +279,12 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
                 break
             step *= 0.5
         if not accepted:
+            if lm < 1e2:
+                lm *= 100.0
+                continue
             status = "line search failed"
             break
+        lm = max(lm / 10, 1e-12) if step == 1.0 else min(lm * 10, 1e2)
         flat = flat + 1 if J - J_new <= 1e-15 * abs(J) else 0
         eta, J, chol, a = trial, J_new, chol_new, a_new
     coef = best_U if best_U is not None else np.zeros(shape, problem.X.dtype)
