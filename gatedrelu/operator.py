@@ -11,21 +11,33 @@ which XLA fuses with the reduction over patterns. All arrays carry the pattern a
 last, so sharding ``M`` along its columns and ``U`` along its rows distributes the work across
 devices; the only communication is the sum over patterns in the forward map.
 
-These functions are pure and traceable; call them inside ``jax.jit``.
+These functions are pure and traceable; call them inside ``jax.jit``. Called with numpy arrays
+only, ``forward``, ``adjoint`` and ``group_norms`` compute with numpy instead (no compilation:
+small problems certified many times, as in cross-validation, would otherwise compile once per
+shape).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
+    "xp_of",
     "forward",
     "adjoint",
     "group_norms",
     "lipschitz_bound",
     "power_lipschitz",
 ]
+
+
+def xp_of(*arrays):
+    """numpy when every argument is a numpy array or scalar, else ``jax.numpy``."""
+    if all(isinstance(a, (np.ndarray, np.generic, float, int)) for a in arrays):
+        return np
+    return jnp
 
 
 def forward(X, M, U):
@@ -41,12 +53,13 @@ def forward(X, M, U):
     -------
     array of shape (n,) or (n, c)
     """
+    xp = xp_of(X, M, U)
     if U.ndim == 2:
         XU = X @ U.T  # (n, P)
-        return jnp.sum(jnp.where(M, XU, 0), axis=1)
+        return xp.sum(xp.where(M, XU, 0), axis=1)
     P, d, c = U.shape
-    XU = (X @ jnp.transpose(U, (1, 0, 2)).reshape(d, P * c)).reshape(-1, P, c)
-    return jnp.sum(jnp.where(M[:, :, None], XU, 0), axis=1)
+    XU = (X @ xp.transpose(U, (1, 0, 2)).reshape(d, P * c)).reshape(-1, P, c)
+    return xp.sum(xp.where(M[:, :, None], XU, 0), axis=1)
 
 
 def adjoint(X, M, r):
@@ -62,20 +75,22 @@ def adjoint(X, M, r):
     -------
     array of shape (P, d) or (P, d, c)
     """
+    xp = xp_of(X, M, r)
     if r.ndim == 1:
-        return jnp.where(M, r[:, None], 0).T @ X
+        return xp.where(M, r[:, None], 0).T @ X
     n, c = r.shape
     P = M.shape[1]
-    W = jnp.where(M[:, :, None], r[:, None, :], 0).reshape(n, P * c)
-    return jnp.transpose((W.T @ X).reshape(P, c, -1), (0, 2, 1))
+    W = xp.where(M[:, :, None], r[:, None, :], 0).reshape(n, P * c)
+    return xp.transpose((W.T @ X).reshape(P, c, -1), (0, 2, 1))
 
 
 def group_norms(U):
     """Euclidean (Frobenius for (P, d, c)) norm of each group: shape (P,)."""
-    sq = jnp.sum(U * U, axis=tuple(range(1, U.ndim)))
+    xp = xp_of(U)
+    sq = xp.sum(U * U, axis=tuple(range(1, U.ndim)))
     # Guarded square root: finite gradient at zero.
-    safe = jnp.where(sq > 0, sq, 1)
-    return jnp.where(sq > 0, jnp.sqrt(safe), 0)
+    safe = xp.where(sq > 0, sq, 1)
+    return xp.where(sq > 0, xp.sqrt(safe), 0)
 
 
 def lipschitz_bound(X, M):

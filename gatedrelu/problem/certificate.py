@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..operator import adjoint, forward
+from ..operator import adjoint, forward, xp_of
 from .datafits import Quadratic
 from .penalties import GroupL2
 
@@ -77,8 +77,9 @@ class Problem:
 
 def scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric=None):
     """Feasible dual point from ``theta0`` and ``A^T theta0``; returns ``(theta, scale)``."""
-    dual_norm = jnp.max(penalty.dual_group_norms(Atheta0, metric))
-    scale = jnp.minimum(1, alpha / jnp.maximum(dual_norm, jnp.finfo(theta0.dtype).tiny))
+    xp = xp_of(theta0, Atheta0)
+    dual_norm = xp.max(penalty.dual_group_norms(Atheta0, metric))
+    scale = xp.minimum(1, alpha / xp.maximum(dual_norm, xp.finfo(theta0.dtype).tiny))
     return theta0 * scale, scale
 
 
@@ -117,23 +118,34 @@ class Certificate:
         return self.dual_gap / self.objective if self.objective > 0 else 0.0
 
 
+#: Problems with at most this many ``n * P * d * c`` are certified with numpy (no compilation per
+#: shape); larger ones with the compiled JAX function.
+NUMPY_SIZE = 2_000_000
+
+
 def certify_numpy(problem: Problem, U) -> Certificate:
-    """The certificate of ``U`` for ``problem``, computed in the problem's dtype (x64 enabled)."""
-    with jax.enable_x64(True):
-        dt = problem.X.dtype
-        z, Atheta0, F, gap = _certify_jit(
-            problem.datafit,
-            problem.penalty,
-            jnp.asarray(problem.X),
-            jnp.asarray(problem.M),
-            jnp.asarray(problem.y),
-            jnp.asarray(U, dt),
-            jnp.asarray(problem.alpha, dt),
-        )
-        norms = np.asarray(problem.penalty.dual_group_norms(Atheta0))
-        F, gap = float(F), float(gap)
+    """The certificate of ``U`` for ``problem``, computed in the problem's dtype."""
+    dt = problem.X.dtype
+    if problem.n * problem.n_groups * problem.d * problem.n_outputs <= NUMPY_SIZE:
+        alpha = dt.type(problem.alpha)
+        _, Atheta0, F, gap = certify(problem.datafit, problem.penalty, problem.X, problem.M,
+                                     problem.y, np.asarray(U, dt), alpha)
+        norms = problem.penalty.dual_group_norms(Atheta0)
+    else:
+        with jax.enable_x64(True):
+            _, Atheta0, F, gap = _certify_jit(
+                problem.datafit,
+                problem.penalty,
+                jnp.asarray(problem.X),
+                jnp.asarray(problem.M),
+                jnp.asarray(problem.y),
+                jnp.asarray(U, dt),
+                jnp.asarray(problem.alpha, dt),
+            )
+            norms = np.asarray(problem.penalty.dual_group_norms(Atheta0))
+    F, gap = float(F), float(gap)
     finite = bool(np.isfinite(F) and np.isfinite(gap) and np.all(np.isfinite(U)))
-    return Certificate(F, gap, norms, finite)
+    return Certificate(F, gap, np.asarray(norms), finite)
 
 
 @partial(jax.jit, static_argnums=(0, 1))

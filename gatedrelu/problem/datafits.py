@@ -15,7 +15,7 @@ Adding a loss means adding a class here with the same methods, and its name to `
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+from ..operator import xp_of
 
 __all__ = ["Quadratic", "DATAFITS"]
 
@@ -43,7 +43,7 @@ class Quadratic:
     def value(z, y):
         n = y.shape[0]
         r = z - y
-        return 0.5 * jnp.vdot(r, r) / n
+        return 0.5 * xp_of(r).vdot(r, r) / n
 
     @staticmethod
     def gradient(z, y):
@@ -53,7 +53,7 @@ class Quadratic:
     def bregman(z_new, z, y):
         """``f(z_new) - f(z) - <grad f(z), z_new - z>``, computed without cancellation."""
         dz = z_new - z
-        return 0.5 * jnp.vdot(dz, dz) / y.shape[0]
+        return 0.5 * xp_of(dz).vdot(dz, dz) / y.shape[0]
 
     @staticmethod
     def lipschitz(n):
@@ -67,7 +67,8 @@ class Quadratic:
     @staticmethod
     def dual_value(theta, y):
         n = y.shape[0]
-        return jnp.vdot(theta, y) - 0.5 * n * jnp.vdot(theta, theta)
+        xp = xp_of(theta, y)
+        return xp.vdot(theta, y) - 0.5 * n * xp.vdot(theta, theta)
 
     @staticmethod
     def dual_strong_concavity(n):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..operator import group_norms
+from ..operator import group_norms, xp_of
 
 __all__ = ["GroupL2", "PENALTIES"]
 
@@ -36,7 +36,7 @@ class GroupL2:
     @staticmethod
     def value(U, metric=None):
         """``sum_i ||u_i||``; with ``metric = (Q, sig)``, ``sum_i ||T v_i||`` for ``U = V``."""
-        return jnp.sum(GroupL2.group_values(U, metric))
+        return xp_of(U).sum(GroupL2.group_values(U, metric))
 
     @staticmethod
     def group_values(U, metric=None):

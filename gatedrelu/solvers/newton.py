@@ -40,8 +40,10 @@ MAX_N = 4000
 MAX_P = 6000
 #: The support polish forms a Gram matrix of this many columns at most (|A| d c).
 MAX_POLISH = 4000
-#: Polish once the weights' Newton iterate has a relative gap below this.
+#: Polish once the weights' Newton iterate has a relative gap below this and stops improving it
+#: tenfold per step; at most MAX_POLISHES times per solve.
 POLISH_GAP = 1e-3
+MAX_POLISHES = 4
 #: Factorisations of fewer rows run on one BLAS thread.
 SINGLE_THREAD_N = 1500
 #: Armijo constant and step halvings of the line search.
@@ -107,7 +109,7 @@ def _initial_weights(problem: Problem, U0, kern: _Kernel, Y):
     return np.full(P, t / P)
 
 
-def _primal_polish(problem: Problem, U, max_steps: int = 30):
+def _primal_polish(problem: Problem, U, max_steps: int = 15):
     """Newton's method on the support of ``U``, where the objective is smooth.
 
     On ``A = {i : u_i != 0}`` the restricted objective ``1/(2n)||Phi_A u - y||^2 +
@@ -202,7 +204,7 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
     J, chol, a = kern.evaluate(eta)
     best_U, best = None, (np.inf, np.inf)  # (relative gap, gap) of the best certified iterate
     since_best, status, n_iter, flat = 0, "max_iter", 0, 0
-    F_prev, polish_after = np.inf, 0
+    F_prev, polish_after, polishes = np.inf, 0, 0
     lm = 1e-12
     shape = problem.coef_shape
     for n_iter in range(max_iter + 1):
@@ -217,9 +219,13 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
                   f"active {int(np.count_nonzero(eta))}", flush=True)
         F_change = abs(F_prev - cert.objective) / max(abs(cert.objective), np.finfo(float).tiny)
         F_prev = cert.objective
-        want_polish = cert.relative_gap < POLISH_GAP or F_change < 1e-6
-        if cert.finite and want_polish and n_iter >= polish_after and not cert.dual_gap <= tol * cert.objective:
-            polish_after = n_iter + 3  # a failed polish is retried every third step
+        # Polish once the weights' iterate stops improving the gap fast (its accuracy floor), or
+        # when the objective has settled while the gap lags; at most MAX_POLISHES times.
+        slowing = since_best >= 1 or (best[0] < np.inf and cert.relative_gap > 0.1 * best[0])
+        want_polish = (cert.relative_gap < POLISH_GAP and slowing) or F_change < 1e-8
+        if (cert.finite and want_polish and n_iter >= polish_after and polishes < MAX_POLISHES
+                and not cert.dual_gap <= tol * cert.objective):
+            polish_after, polishes = n_iter + 3, polishes + 1  # retried every third step
             polished = _primal_polish(problem, U)
             if polished is not None:
                 pc = certify_numpy(problem, polished)
