@@ -1,4 +1,4 @@
-r"""Adapters for the benchmark peers: pyscnn's R-FISTA, skglm's GroupBCD and CVXPY + Clarabel.
+r"""Adapters for the benchmark peers: pyscnn's R-FISTA, skglm's GroupBCD, adelie's grpnet.
 
 Every adapter solves exactly the group lasso (GL) of ``shared/math.md``
 
@@ -6,7 +6,11 @@ Every adapter solves exactly the group lasso (GL) of ``shared/math.md``
 
 with ``D_i = diag(masks[:, i])`` and returns ``U`` in that convention, so that
 :func:`gatedrelu.objective` evaluated at the returned ``U`` is the peer's solution value.
-The CVXPY + Clarabel reference is gatedrelu's own ``backend="cvxpy"``.
+The CVXPY + Clarabel reference is gatedrelu's own cvxpy solver (called by the harness).
+
+This module imports only the standard library and numpy at module level: the benchmark worker
+(:mod:`gatedrelu.bench.worker`) loads it by file path inside adelie's own virtual environment,
+where gatedrelu (and JAX) are not installed.
 
 Installed versions this was written and checked against (see ``benchmarks/check_peers.py``):
 pyscnn 0.0.10 (import name ``scnn``), linalg-backends 0.0.1b0 (import name ``lab``),
@@ -83,6 +87,38 @@ Its ``tol`` is compared with ``max_g dist(-grad_g, alpha * subdiff ||w_g||)``, t
 group distance to the subdifferential (not squared; ``skglm/solvers/group_bcd.py:94-120``,
 ``skglm/penalties/block_separable.py:315-364``); ``max_iter`` counts outer working-set
 iterations and ``max_epochs`` BCD epochs per working set.
+
+pyscnn path: ``scnn.optimize.optimize_path`` keeps ONE internal model and, for each
+regularizer of the path, swaps ``internal_model.regularizer`` and runs a fresh optimizer from
+the current weights (``optimize.py:339-357``); its ``warm_start`` argument is never read, so the
+path is always warm-started (the step size restarts at its initial value for every lambda).
+:func:`pyscnn_rfista_path` does exactly that, with ``unitize_data=False`` as above.
+
+adelie (checked against adelie 1.1.52, in its own venv since it pins numpy < 2; references are to
+files under ``site-packages/adelie``):
+
+* Design. ``adelie.matrix.convex_relu(X, masks, gated=True)`` is the implicit matrix
+  ``[D_1 X, ..., D_P X]`` (``matrix.py:390-420``): group ``i`` is columns ``i*d:(i+1)*d``,
+  exactly our ``expanded_design``. It prefers F-ordered ``X`` (a C-ordered one only warns).
+* Loss. ``adelie.glm.gaussian(y)`` with default weights ``w_i = 1/n`` is
+  ``sum_i w_i (-y_i eta_i + eta_i^2/2) = 1/(2n)||y - eta||^2 - ||y||^2/(2n)`` (``glm.py:374-433``):
+  our loss up to a constant, so the minimiser is the same.
+* Penalty. ``grpnet`` minimises ``loss + lmda sum_g omega_g (a ||b_g|| + (1-a)/2 ||b_g||^2)``
+  (``solver.py:388-403``). We pass ``alpha=1`` (pure group lasso), ``penalty=np.ones(P)``
+  (the default would be ``sqrt(group size)``; it is not renormalised), ``groups = 0, d, 2d,
+  ...``, ``intercept=False`` and ``lmda_path=[our alpha]``: then ``lmda == alpha`` exactly.
+  Nothing is standardised (``convex_relu`` is used as is; only ``adelie.matrix.standardize``
+  would). adelie's ``lmda_max`` equals our ``alpha_max``.
+* Path. With a single lambda the solver still fits ``lmda_max`` first, then screens and solves at
+  the requested value (``solver_base.hpp`` ``solve_core``); with a decreasing ``lmda_path`` it
+  warm-starts along it (its native path). ``early_exit=False`` so that it never stops the path
+  on deviance explained (``adev_tol``/``ddev_tol``).
+* Termination. Block coordinate descent stops when ``max_g (sum_j var_gj dbeta_gj^2) / |g| <
+  tol * y_var`` over a sweep (``solver_gaussian_pin_naive.hpp:102-110, 195-212``), with
+  ``y_var = ||y||^2 / n`` here (no intercept): ``tol`` is relative to the variance of y and
+  bounds squared coefficient changes weighted by the group's Gram eigenvalues. Screening adds
+  groups until the KKT check ``||grad_g|| <= lmda`` passes for every unscreened group.
+  ``max_iters`` (coordinate-descent sweeps, all lambdas together) raises when exceeded.
 """
 
 from __future__ import annotations
@@ -93,8 +129,10 @@ import time
 import numpy as np
 
 __all__ = [
+    "adelie_grpnet",
     "expanded_design",
     "pyscnn_rfista",
+    "pyscnn_rfista_path",
     "skglm_group_lasso",
 ]
 
@@ -156,97 +194,138 @@ def pyscnn_rfista(
         ``history`` (pyscnn's metrics: ``objective``, ``grad_norm`` (squared), ``time``,
         recorded every ``metric_freq`` iterations).
     """
-    import lab
-    from scnn.metrics import Metrics
-    from scnn.models import ConvexGatedReLU
-    from scnn.private.interface import (
-        build_internal_model,
-        build_metrics_tuple,
-        build_optimizer,
-        process_data,
-        set_device,
-        update_public_metrics,
-    )
-    from scnn.regularizers import NeuronGL1
-    from scnn.solvers import RFISTA
-
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    G = np.ascontiguousarray(gates, dtype=np.float64)
-    d = X.shape[1]
-    if G.ndim != 2 or G.shape[0] != d:
-        raise ValueError(f"gates must have shape (d, P) = ({d}, P); got {G.shape}.")
-    P = G.shape[1]
-    our_masks = (X @ G) >= 0
-
     t0 = time.perf_counter()
-    logger = logging.getLogger("benchmarks.peers.pyscnn")
-    logger.setLevel(logging.INFO if verbose else logging.ERROR)
-    set_device("cpu", "float64", seed)  # numpy backend of `lab`, global dtype float64
-
-    model = ConvexGatedReLU(G, c=1, bias=False)
-    solver = RFISTA(model, max_iters=int(max_iter), tol=float(tol))
-    regularizer = NeuronGL1(float(alpha))
-    metrics = Metrics(metric_freq=int(metric_freq))
-
-    (X_tr, y_tr), (X_te, y_te), _ = process_data(X, y, None, None, False, model.bias)
-    internal = build_internal_model(model, regularizer, X_tr)
-    opt_procedure = build_optimizer(solver, regularizer, metrics)
-    metrics_tuple = build_metrics_tuple(metrics)
+    ctx = _PyscnnContext(X, y, gates, alpha, max_iter, metric_freq, seed, verbose)
     setup_time = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    exit_status, internal, internal_metrics = opt_procedure(
-        logger, internal, lambda m: m, (X_tr, y_tr), (X_te, y_te), metrics_tuple
-    )
-    solve_time = time.perf_counter() - t1
-    metrics = update_public_metrics(metrics, internal_metrics)
-
-    # Map pyscnn's (sorted, deduplicated) patterns back to our columns.
-    W = np.asarray(lab.to_np(internal.weights), dtype=np.float64)  # (c=1, P', d)
-    G_int = np.asarray(lab.to_np(internal.U), dtype=np.float64)  # (d, P')
-    D_int = np.asarray(lab.to_np(internal.D)) > 0  # (n, P')
-    where = {G[:, i].tobytes(): i for i in range(P)}
-    idx = np.array(
-        [where.get(G_int[:, k].tobytes(), -1) for k in range(G_int.shape[1])]
-    )
-    if (
-        G_int.shape[1] != P
-        or np.any(idx < 0)
-        or np.unique(idx).size != P
-        or not np.array_equal(D_int, our_masks[:, idx])
-    ):
-        raise ValueError(
-            "pyscnn's activation patterns differ from 1[X g >= 0] for these gates (it uses "
-            "X g > 0, merges duplicates and drops the all-zero pattern); the problems would "
-            "not be identical."
-        )
-    U = np.zeros((P, d))
-    U[idx] = W[0]
-
-    grad = np.asarray(lab.to_np(internal.grad(X_tr, y_tr)), dtype=np.float64)
-    subgrad_sq = float(np.sum(grad**2))
-    iterations = int(exit_status.get("iterations", 0))
-    stopped = bool(exit_status.get("success", False)) and iterations <= int(max_iter)
-    n_iter = iterations - 1 if stopped else iterations
-    history = {
-        k: np.asarray(getattr(metrics, k))
-        for k in ("objective", "grad_norm", "time")
-        if hasattr(metrics, k)
-    }
-    info = {
-        "n_iter": n_iter,
-        "iterations": iterations,
-        "success": bool(exit_status.get("success", False)),
-        "converged": subgrad_sq <= tol,
-        "objective": float(internal.objective(X_tr, y_tr)),
-        "subgrad_sq_norm": subgrad_sq,
-        "tol": float(tol),
-        "solve_time": solve_time,
-        "setup_time": setup_time,
-        "history": history,
-    }
+    U, info = ctx.solve(alpha, tol)
+    info["setup_time"] = setup_time
     return U, info
+
+
+def pyscnn_rfista_path(X, y, gates, alphas, *, tol, max_iter=10000, seed=778, verbose=False):
+    """pyscnn's regularisation path (``scnn.optimize.optimize_path``, warm-started), float64.
+
+    The same steps as ``optimize_path`` with ``unitize_data=False``: one internal model; for
+    each ``alpha`` (in the given order) its regularizer is replaced by ``NeuronGL1(alpha)`` and
+    a new R-FISTA procedure runs from the current weights with termination ``tol`` (as in
+    :func:`pyscnn_rfista`).
+
+    Returns ``U`` of shape (L, P, d) in our pattern order and ``info`` with ``n_iter`` (FISTA
+    steps, all alphas together), ``n_iters`` (per alpha) and ``converged`` (per alpha).
+    """
+    from scnn.private.interface import build_internal_regularizer
+    from scnn.regularizers import NeuronGL1
+
+    alphas = np.asarray(alphas, dtype=np.float64).ravel()
+    ctx = _PyscnnContext(X, y, gates, float(alphas[0]), max_iter, 10**9, seed, verbose)
+    Us, n_iters, conv = [], [], []
+    for a in alphas:
+        ctx.internal.regularizer = build_internal_regularizer(NeuronGL1(float(a)))
+        U, info = ctx.solve(float(a), tol)
+        Us.append(U)
+        n_iters.append(info["n_iter"])
+        conv.append(info["converged"])
+    info = {"n_iter": int(sum(n_iters)), "n_iters": n_iters, "converged": conv}
+    return np.stack(Us), info
+
+
+class _PyscnnContext:
+    """pyscnn's data, internal model and pattern map, built once (``optimize_model`` steps)."""
+
+    def __init__(self, X, y, gates, alpha, max_iter, metric_freq, seed, verbose):
+        import lab
+        from scnn.models import ConvexGatedReLU
+        from scnn.private.interface import build_internal_model, process_data, set_device
+        from scnn.regularizers import NeuronGL1
+
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        G = np.ascontiguousarray(gates, dtype=np.float64)
+        d = X.shape[1]
+        if G.ndim != 2 or G.shape[0] != d:
+            raise ValueError(f"gates must have shape (d, P) = ({d}, P); got {G.shape}.")
+        P = G.shape[1]
+        our_masks = (X @ G) >= 0
+
+        self.logger = logging.getLogger("benchmarks.peers.pyscnn")
+        self.logger.setLevel(logging.INFO if verbose else logging.ERROR)
+        set_device("cpu", "float64", seed)  # numpy backend of `lab`, global dtype float64
+
+        self.model = ConvexGatedReLU(G, c=1, bias=False)
+        (self.train, self.test, _) = process_data(X, y, None, None, False, self.model.bias)[:3]
+        self.internal = build_internal_model(self.model, NeuronGL1(float(alpha)), self.train[0])
+        self.max_iter, self.metric_freq = int(max_iter), int(metric_freq)
+        self.P, self.d = P, d
+
+        # Map pyscnn's (sorted, deduplicated) patterns back to our columns.
+        G_int = np.asarray(lab.to_np(self.internal.U), dtype=np.float64)  # (d, P')
+        D_int = np.asarray(lab.to_np(self.internal.D)) > 0  # (n, P')
+        where = {G[:, i].tobytes(): i for i in range(P)}
+        idx = np.array([where.get(G_int[:, k].tobytes(), -1) for k in range(G_int.shape[1])])
+        if (
+            G_int.shape[1] != P
+            or np.any(idx < 0)
+            or np.unique(idx).size != P
+            or not np.array_equal(D_int, our_masks[:, idx])
+        ):
+            raise ValueError(
+                "pyscnn's activation patterns differ from 1[X g >= 0] for these gates (it uses "
+                "X g > 0, merges duplicates and drops the all-zero pattern); the problems would "
+                "not be identical."
+            )
+        self.idx = idx
+
+    def solve(self, alpha, tol):
+        """One R-FISTA run from the current weights with ``NeuronGL1(alpha)``; returns (U, info)."""
+        import lab
+        from scnn.metrics import Metrics
+        from scnn.private.interface import (
+            build_metrics_tuple,
+            build_optimizer,
+            update_public_metrics,
+        )
+        from scnn.regularizers import NeuronGL1
+        from scnn.solvers import RFISTA
+
+        solver = RFISTA(self.model, max_iters=self.max_iter, tol=float(tol))
+        metrics = Metrics(metric_freq=self.metric_freq)
+        opt_procedure = build_optimizer(solver, NeuronGL1(float(alpha)), metrics)
+        metrics_tuple = build_metrics_tuple(metrics)
+
+        t1 = time.perf_counter()
+        exit_status, self.internal, internal_metrics = opt_procedure(
+            self.logger, self.internal, lambda m: m, self.train, self.test, metrics_tuple
+        )
+        solve_time = time.perf_counter() - t1
+        metrics = update_public_metrics(metrics, internal_metrics)
+
+        W = np.asarray(lab.to_np(self.internal.weights), dtype=np.float64)  # (c=1, P', d)
+        U = np.zeros((self.P, self.d))
+        U[self.idx] = W[0]
+
+        X_tr, y_tr = self.train
+        grad = np.asarray(lab.to_np(self.internal.grad(X_tr, y_tr)), dtype=np.float64)
+        subgrad_sq = float(np.sum(grad**2))
+        iterations = int(exit_status.get("iterations", 0))
+        stopped = bool(exit_status.get("success", False)) and iterations <= self.max_iter
+        n_iter = iterations - 1 if stopped else iterations
+        history = {
+            k: np.asarray(getattr(metrics, k))
+            for k in ("objective", "grad_norm", "time")
+            if hasattr(metrics, k)
+        }
+        info = {
+            "n_iter": n_iter,
+            "iterations": iterations,
+            "success": bool(exit_status.get("success", False)),
+            "converged": subgrad_sq <= tol,
+            "objective": float(self.internal.objective(X_tr, y_tr)),
+            "subgrad_sq_norm": subgrad_sq,
+            "tol": float(tol),
+            "solve_time": solve_time,
+            "history": history,
+        }
+        return U, info
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,5 +399,95 @@ def skglm_group_lasso(
         "objective_history": np.asarray(p_objs[:n_iter]),
         "solve_time": solve_time,
         "tol": float(tol),
+    }
+    return U, info
+
+
+# --------------------------------------------------------------------------------------------
+# adelie grpnet (runs in adelie's own virtual environment)
+# --------------------------------------------------------------------------------------------
+
+
+def adelie_grpnet(
+    X,
+    y,
+    gates,
+    alphas,
+    *,
+    tol,
+    max_iters=10**7,
+    n_threads=1,
+    return_info=False,
+):
+    """Solve (GL) at each of ``alphas`` with ``adelie.grpnet`` on ``convex_relu(X, masks, gated=True)``.
+
+    Parameters
+    ----------
+    X : (n, d) array; y : (n,) array
+    gates : (d, P) array
+        Representative gates; the masks are ``X @ gates >= 0`` (our convention), column ``i``
+        being our pattern ``i``.
+    alphas : float or 1-D array
+        Our alpha(s), decreasing for a path; adelie's ``lmda`` equals our ``alpha`` (see the
+        module docstring: unit penalty factors, ``alpha=1``, no intercept, gaussian weights 1/n).
+    tol : float
+        adelie's coordinate-descent tolerance (relative to ``y_var = ||y||^2 / n``).
+    max_iters, n_threads : passed to ``grpnet`` (``n_threads`` also to ``convex_relu``).
+
+    Returns
+    -------
+    U : (P, d) array for a scalar ``alphas``, else (L, P, d), in our pattern order.
+    info : dict, when ``return_info``: ``n_iter`` (screen-fit-KKT rounds over all lambdas: adelie
+        does not expose its coordinate-descent sweep count), ``lmdas`` (the lambdas adelie returned solutions for), ``lmda_max``,
+        ``adelie_version``.
+    """
+    import adelie as ad
+
+    scalar = np.ndim(alphas) == 0
+    lmdas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    X = np.asfortranarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).ravel())
+    G = np.asarray(gates, dtype=np.float64)
+    n, d = X.shape
+    masks = np.asfortranarray(X @ G >= 0)
+    P = masks.shape[1]
+    A = ad.matrix.convex_relu(X, masks, gated=True, n_threads=int(n_threads))
+    state = ad.grpnet(
+        A,
+        ad.glm.gaussian(y),
+        groups=np.arange(0, P * d, d),
+        alpha=1.0,
+        penalty=np.ones(P),
+        lmda_path=lmdas,
+        intercept=False,
+        early_exit=False,
+        tol=float(tol),
+        max_iters=int(max_iters),
+        n_threads=int(n_threads),
+        progress_bar=False,
+    )
+    got = np.asarray(state.lmdas)
+    order = np.sort(lmdas)[::-1]  # grpnet solves the path in decreasing order
+    error = str(getattr(state, "error", "") or "")
+    if error or got.shape != order.shape or not np.allclose(got, order, rtol=1e-12, atol=0):
+        # adelie logs solver errors (e.g. max_iters reached) instead of raising them
+        raise RuntimeError(
+            f"adelie returned solutions for {got.size} of {order.size} lambdas"
+            + (f": {error}" if error else "")
+        )
+    B = np.asarray(state.betas.toarray(), dtype=np.float64).reshape(len(got), P, d)
+    # back to the caller's order of alphas
+    rank = {float(v): k for k, v in enumerate(order)}
+    U = B[[rank[float(a)] for a in lmdas]]
+    U = U[0] if scalar else U
+    if not return_info:
+        return U
+    info = {
+        # adelie does not expose its coordinate-descent sweep count; this is the number of
+        # screen-fit-KKT rounds (BASIL iterations) over all lambdas, lmda_max fit excluded
+        "n_iter": int(len(state.benchmark_fit_active)),
+        "lmdas": got.tolist(),
+        "lmda_max": float(state.lmda_max),
+        "adelie_version": getattr(ad, "__version__", None),
     }
     return U, info
