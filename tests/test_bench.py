@@ -215,14 +215,15 @@ def test_ratios_targets_and_markdown():
     assert [t["status"] for t in bench.targets(res)][0] == "missed"
 
 
-def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch):
+@pytest.mark.parametrize("cold", [True, False])
+def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
     """`gatedrelu bench`: pinned worker processes, a certified reference, ratios, both files."""
     from gatedrelu.cli import main
 
     monkeypatch.setitem(bench.PROBLEMS, "R0", dict(data="planted", n=60, d=3, n_gates=8,
                                                    alpha_ratio=0.05))
     argv = ["bench", "--quick", "--problems", "R0", "--peers", "cvxpy", "--cores", "1",
-            "--repeats", "1", "--out", str(tmp_path)]
+            "--repeats", "1", "--out", str(tmp_path)] + ([] if cold else ["--no-cold"])
     assert main(argv) == 0
     res = json.loads((tmp_path / "solver.json").read_text())
     pr = res["problems"]["R0"]
@@ -232,8 +233,11 @@ def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch):
     for r in rows:
         c = r["by_cores"]["1"]
         assert c["status"] == "ok" and c["suboptimality"] <= 1e-6
-        assert c["environment"]["affinity"] == [0] and c["cold_s"] > 0
+        assert c["environment"]["affinity"] == [0]
+        assert c["environment"]["thread_affinities"] == [[0]]  # every thread of the worker
+        assert (c["cold_s"] > 0) if cold else (c["cold_s"] is None)
     c = rows[1]["by_cores"]["1"]
     assert c["warm_ratio"] == pytest.approx(c["warm_s"] / rows[0]["by_cores"]["1"]["warm_s"])
     assert os.path.exists(tmp_path / "problems" / "R0.npz")
-    assert "| cvxpy |" in (tmp_path / "solver.md").read_text()
+    md = (tmp_path / "solver.md").read_text()
+    assert "| cvxpy |" in md and ("Cold runs were skipped" in md) != cold

@@ -393,6 +393,7 @@ class Settings:
     target: float = TARGET
     adelie_python: str = DEFAULT_ADELIE_PYTHON
     skglm_max_gb: float = 4.0
+    cold: bool = True
     progress: bool = True
 
 
@@ -551,6 +552,9 @@ def _run_config(solver, pb, npz, workdir, ref, n_cores, ladder, st: Settings) ->
         warm_s=float(np.median(warm)),
         warm_all_s=[float(t) for t in warm],
     )
+    if not st.cold:
+        out["cold_s"] = None
+        return out
     try:
         w2 = Worker(solver, npz, cores, workdir, python=_python_for(solver, st), log=log)
         rep = w2.solve(chosen["tol"], st.cap)
@@ -824,7 +828,8 @@ def markdown(results: dict) -> str:
         "its own process pinned to the cores shown, thread variables set to the core count. "
         "Warm = median of repeated calls in one process; cold = first call in a fresh process "
         "(compilation included, imports excluded). Ratio = peer time / gatedrelu-auto time "
-        f"(> 1: gatedrelu faster). Single solves are killed after {st['cap']:g} s.",
+        f"(> 1: gatedrelu faster). Single solves are killed after {st['cap']:g} s."
+        + ("" if st.get("cold", True) else " Cold runs were skipped (--no-cold)."),
         "",
     ]
     tg = results.get("targets") or []
@@ -962,6 +967,9 @@ def add_arguments(parser) -> None:
                         "/work/venvs/adelie/bin/python)")
     parser.add_argument("--skglm-max-gb", type=float, default=4.0,
                         help="skip skglm when its expanded design exceeds this (GiB, default 4)")
+    parser.add_argument("--no-cold", dest="cold", action="store_false",
+                        help="skip the cold runs (a first call in a fresh process), to save time "
+                        "on long problems")
     parser.add_argument("--seed", type=int, default=0, help="problem seed (default 0)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: small problems (R0, diabetes, R0-path), 2 repeats, "
@@ -983,6 +991,7 @@ def main(args) -> int:
         repeat_budget=args.repeat_budget,
         adelie_python=args.adelie_python,
         skglm_max_gb=args.skglm_max_gb,
+        cold=args.cold,
     )
     res = run(problems, args.peers, settings=st, seed=args.seed, out_dir=args.out)
     print(markdown(res))

@@ -150,10 +150,33 @@ class Job:
         raise ValueError(f"unknown solver {self.solver!r}")
 
 
+def _threads() -> list:
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # pragma: no cover - not Linux
+        return [0]
+
+
+def repin(cores: set) -> None:
+    """Pin every thread of this process to ``cores``."""
+    for tid in _threads():
+        try:
+            os.sched_setaffinity(tid, cores)
+        except OSError:  # pragma: no cover - the thread ended meanwhile
+            pass
+
+
 def environment() -> dict:
+    masks = set()
+    for tid in _threads():
+        try:
+            masks.add(tuple(sorted(os.sched_getaffinity(tid))))
+        except OSError:  # pragma: no cover
+            pass
     out = {
         "pid": os.getpid(),
         "affinity": sorted(os.sched_getaffinity(0)),
+        "thread_affinities": sorted(masks),
         "python": platform.python_version(),
         "executable": sys.executable,
         "env": {k: os.environ.get(k) for k in THREAD_VARS},
@@ -214,6 +237,10 @@ def main(argv=None) -> int:
         send({"ready": False, "error": f"{type(exc).__name__}: {exc}",
               "traceback": traceback.format_exc()})
         return 1
+    if args.cores:
+        # importing adelie 1.1 pins the calling thread to the first core of its mask: pin every
+        # thread of the process back to the cores asked for (threads started later inherit it)
+        repin({int(c) for c in args.cores.split(",")})
     send({"ready": True, "environment": environment(), "versions": versions(args.solver)})
 
     import numpy as np
