@@ -10,7 +10,7 @@ documentation build only; the source is untouched):
   ``obj``) become optional cross-references (a link when the target is documented, else code);
   a ``~`` shows only the last component, relative names are looked up next to the object;
 * definition lists whose terms are ``literals`` become Markdown definition lists;
-* ``shared/math.md`` (the repository's reference for the mathematics) links to the Mathematics
+* ``docs/math.md`` (the repository's page on the mathematics) links to the Mathematics
   page of this site;
 * a ``Methods`` section in a module docstring is titled "Methods compared" (numpydoc reserves
   ``Methods`` for the methods of a class, and would render it as a table of functions);
@@ -35,7 +35,7 @@ _ROLE = re.compile(r":(func|class|mod|meth|attr|data|exc|obj):`(~?)([^`]+)`")
 _MATH_ROLE = re.compile(r":math:`([^`]+)`")
 _DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. (?P<name>math|code-block|code)::\s*(?P<arg>.*)$")
 _LITERAL_TERM = re.compile(r"^(?P<indent>\s*)``[^`]+``.*$")
-_MATH_REF = re.compile(r"``shared/math\.md``")
+_MATH_REF = re.compile(r"``docs/math\.md``")
 _MODULE_METHODS = re.compile(r"^([ \t]*)Methods\n[ \t]*-{7,}[ \t]*\n", re.M)
 _ROOT = Path(__file__).resolve().parents[1]
 

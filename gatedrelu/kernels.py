@@ -1,6 +1,6 @@
 r"""Masking kernels, the neural tangent kernel and exact pattern enumeration in 2-D.
 
-The MKL view (``shared/math.md``, "The MKL view"). Each activation pattern ``D_i`` gives a
+The MKL view (``docs/math.md``, "The MKL view"). Each activation pattern ``D_i`` gives a
 masking kernel ``K_i = D_i X X^T D_i``. For weights :math:`\eta \ge 0`
 
 .. math::
@@ -12,7 +12,7 @@ mask product is accumulated over chunks of patterns, so the temporaries are ``n 
 At new points ``X2`` (n2, d) the masks come from the representative gates,
 ``M2 = 1[X2 G >= 0]``, and the cross kernel (n2, n) is ``(X2 X^T) * (M2 diag(eta) M^T)``.
 
-The NTK is one choice of weights (``shared/math.md``, "The NTK is one choice of weights"). The
+The NTK is one choice of weights (``docs/math.md``, "The NTK is one choice of weights"). The
 network :math:`f(x) = m^{-1/2} \sum_j 1[g_j \cdot x \ge 0] (x \cdot w_j) v_j`, ``v_j = +-1`` fixed
 and the first layer trained, has the finite-width NTK
 

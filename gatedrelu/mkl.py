@@ -1,6 +1,6 @@
 r"""Multiple kernel learning (MKL) with masking kernels: from the NTK to the optimal kernel.
 
-The MKL view (``shared/math.md``, "The MKL view"). For kernel weights :math:`\eta \ge 0` on the
+The MKL view (``docs/math.md``, "The MKL view"). For kernel weights :math:`\eta \ge 0` on the
 activation patterns, ``K_eta = sum_i eta_i D_i X X^T D_i`` (:func:`gatedrelu.masking_kernel`) and
 
 .. math::
@@ -276,7 +276,7 @@ def mkl_objective(X, y, patterns, weights, alpha) -> float:
     Returns
     -------
     float
-        ``J(eta) >= F*`` with equality at ``eta_i = ||u*_i||`` (``shared/math.md``).
+        ``J(eta) >= F*`` with equality at ``eta_i = ||u*_i||`` (``docs/math.md``).
     """
     X, y, patterns, M, alpha = _check_problem(X, y, patterns, alpha)
     eta = _check_weights(weights, M.shape[1], X.dtype)

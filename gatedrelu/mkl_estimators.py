@@ -2,7 +2,7 @@
 
 Every estimator fits kernel ridge regression (squared loss; +1/-1 one-hot targets for
 classification) with the kernel ``K_eta = sum_i eta_i D_i X X^T D_i`` of the activation
-patterns of its gates (``shared/math.md``, "The MKL view"). The ``kernel`` parameter chooses the
+patterns of its gates (``docs/math.md``, "The MKL view"). The ``kernel`` parameter chooses the
 weights ``eta``:
 
 ``"ntk"``
@@ -228,7 +228,7 @@ _PARAMS_DOC = """
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given, and by
         ``"infinite_ntk"``).
     alpha : float, default=1e-3
-        Regularisation of the group lasso (``shared/math.md``); kernel ridge with ridge
+        Regularisation of the group lasso (``docs/math.md``); kernel ridge with ridge
         ``n * alpha`` on the kernel ``K_eta``.
     fit_intercept : bool, default=True
         Append a constant column (each neuron's bias; gates get ``n_features + 1`` entries).

@@ -1,6 +1,6 @@
 r"""The non-convex two-layer gated ReLU network equivalent to a group-lasso solution.
 
-A (GL) solution ``U`` maps back to a network (``shared/math.md``): for every non-zero group,
+A (GL) solution ``U`` maps back to a network (``docs/math.md``): for every non-zero group,
 ``w_i = u_i / sqrt(||u_i||)``, ``v_i = sqrt(||u_i||)`` and gate ``g_i``, so that
 
 .. math::  f(x) = \sum_i 1[g_i \cdot x \ge 0] \, (x \cdot w_i) \, v_i

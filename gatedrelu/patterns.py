@@ -5,7 +5,7 @@ on the training inputs. Many gates give the same pattern; in the convex program 
 the same pattern merge into one group, so only the distinct non-zero patterns ``D_1..D_P`` matter.
 We keep, for each, a representative gate (the first sampled gate that produced it) and a count
 ``c_i`` of the sampled gates that produced it. ``c_i / m`` are the finite-width NTK weights
-(see ``shared/math.md``, "The NTK is one choice of weights").
+(see ``docs/math.md``, "The NTK is one choice of weights").
 
 Deduplication is streamed over chunks of gates: only the distinct masks and one pattern index
 per sampled gate are kept, so 10^5 gates need no more memory than their distinct masks.

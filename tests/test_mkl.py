@@ -116,7 +116,7 @@ def test_mkl_objective_equals_naive_formula(name):
 
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_variational_identity_at_the_optimum(name, references):
-    """J(eta*) = F* at eta*_i = ||u*_i|| (shared/math.md, the MKL view)."""
+    """J(eta*) = F* at eta*_i = ||u*_i|| (docs/math.md, the MKL view)."""
     X, y, patterns, alpha = _get_problem(name)
     fista, _ = references[name]
     U = fista.coef.reshape(fista.coef.shape[0], -1)

@@ -1,6 +1,6 @@
 r"""Adapters for the benchmark peers: pyscnn's R-FISTA, skglm's GroupBCD, adelie's grpnet.
 
-Every adapter solves exactly the group lasso (GL) of ``shared/math.md``
+Every adapter solves exactly the group lasso (GL) of ``docs/math.md``
 
     F(U) = 1/(2n) ||sum_i D_i X u_i - y||^2 + alpha * sum_i ||u_i||_2,    U of shape (P, d),
 

@@ -1,6 +1,6 @@
 r"""Compare: the NTK against the optimal kernel on KEEL/UCI classification data (Table 1 protocol).
 
-``shared/math.md``, "The NTK is one choice of weights". For the same sampled gates, kernel ridge
+``docs/math.md``, "The NTK is one choice of weights". For the same sampled gates, kernel ridge
 classification with the finite-width NTK weights ``eta = t mu_NTK`` solves the MKL problem at one
 fixed kernel shape, while the optimal kernel (IRLS, equivalently the group lasso) minimises
 ``J(eta)`` over every shape. On the training objective the NTK can never win,
@@ -41,7 +41,7 @@ Protocol (one task = one data set and one seed)
   made of the sampled patterns) and ``F(U)`` for the network; ``optimum`` is ``F*`` of the group
   lasso on the gates' patterns at that ``alpha`` (IRLS to a relative duality gap of
   ``1e-8``, ``optimum_gap`` is its certified gap), and ``objective_ratio = objective / optimum``.
-  ``J(t mu_NTK) / F* >= 1`` for every scale ``t`` (``shared/math.md``).
+  ``J(t mu_NTK) / F* >= 1`` for every scale ``t`` (``docs/math.md``).
 
 Summary (``compare.md``)
 ------------------------

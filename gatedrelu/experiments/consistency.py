@@ -1,6 +1,6 @@
 r"""Consistency: the optimal kernel (group lasso) against the NTK on a planted gated ReLU teacher.
 
-``shared/math.md``, "Consistency (what the experiments measure)". Planted model
+``docs/math.md``, "Consistency". Planted model
 
 .. math::
 
@@ -57,7 +57,7 @@ Measures (columns of ``consistency.csv``)
     The regularisation used, the number of patterns, the number of groups with ``u_true_i != 0``
     (``s`` unless two teacher gates share a pattern on X) and ``sum_i ||u_true_i||``.
 ``objective``
-    Group lasso: ``F(U_hat)``; NTK: ``J(t mu_NTK)`` (never below ``F*``, ``shared/math.md``).
+    Group lasso: ``F(U_hat)``; NTK: ``J(t mu_NTK)`` (never below ``F*``, ``docs/math.md``).
 
 Choices
 -------
@@ -464,7 +464,7 @@ def markdown(summary: dict, config: Config, *, last_run: tuple | None = None) ->
         "",
         "## Fitted log-log slopes (± standard error) vs theory",
         "",
-        "Theory (shared/math.md): -1 under a group restricted-eigenvalue condition "
+        "Theory (docs/math.md): -1 under a group restricted-eigenvalue condition "
         "(s (d' + log P) sigma^2 / n), -1/2 without it (alpha * sum ||u_true_i||).",
         "",
         "| method | in-sample slope | out-of-sample slope | theory |",
