@@ -24,7 +24,6 @@ How one fit works:
 
 from __future__ import annotations
 
-import inspect
 import numbers
 from types import SimpleNamespace
 
@@ -36,7 +35,6 @@ from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from . import estimators as _estimators
 from . import group_lasso as _group_lasso
 from ._validation import as_float_array, check_int, check_nonnegative, check_option, check_positive
 from .estimators import (
@@ -64,46 +62,6 @@ _REFIT_ATTRIBUTES = (
     "objective_",
     "n_active_neurons_",
 )
-
-
-# --------------------------------------------------------------------------- solver plumbing
-
-
-def solver_names() -> tuple:
-    """The accepted ``solver=`` names.
-
-    ``gatedrelu.group_lasso.SOLVERS`` where it exists (the solver registry); before it, the
-    estimators' solvers ("fista", "cvxpy") and "auto".
-    """
-    names = getattr(_group_lasso, "SOLVERS", None)
-    if names is None:
-        names = ("auto",) + tuple(getattr(_estimators, "SOLVERS", ("fista", "cvxpy")))
-    return tuple(names)
-
-
-def _path(Xb, T, patterns, alphas, solver, tol, max_iter):
-    """:func:`gatedrelu.group_lasso_path` over ``alphas`` (decreasing), warm-started.
-
-    ``solver=`` is passed only where ``group_lasso_path`` takes it; before it did, every path
-    ran the proximal solver (FISTA).
-    """
-    path = _group_lasso.group_lasso_path
-    kwargs = {"alphas": alphas, "tol": tol, "max_iter": max_iter}
-    if "solver" in inspect.signature(path).parameters:
-        kwargs["solver"] = solver
-    return path(Xb, T, patterns, **kwargs)
-
-
-def _refit_solver(solver: str, estimator_class) -> str:
-    """``solver=`` of the refit estimator: the same name wherever the estimator accepts it.
-
-    Before the solver registry the estimators accepted only "fista" and "cvxpy"; "auto" then
-    means the estimator's default (FISTA, the solver the paths ran).
-    """
-    accepted = getattr(_estimators, "SOLVERS", None)
-    if accepted is None or solver in accepted:
-        return solver
-    return inspect.signature(estimator_class).parameters["solver"].default
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -176,7 +134,9 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     else:
         T_train = T[train]
     patterns = activation_patterns(Xb_train, gates)
-    results = _path(Xb_train, T_train, patterns, alphas, solver, tol, max_iter)
+    results = _group_lasso.group_lasso_path(
+        Xb_train, T_train, patterns, alphas=alphas, tol=tol, max_iter=max_iter, solver=solver
+    )
     masks_test = gate_masks(Xb_test, patterns.gates)
     scores = np.empty(len(results))
     for k, res in enumerate(results):
@@ -239,7 +199,7 @@ class _GatedReLUCVBase(GatedBase):
         check_int(self.n_gates, "n_gates")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
-        solver = check_option(self.solver, "solver", solver_names())
+        solver = check_option(self.solver, "solver", _group_lasso.SOLVERS)
         tol = default_tol(dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
             check_int(self.max_iter, "max_iter")
@@ -285,7 +245,7 @@ class _GatedReLUCVBase(GatedBase):
             alpha=self.alpha_,
             fit_intercept=self.fit_intercept,
             gates=gates,
-            solver=_refit_solver(solver, self._refit_class),
+            solver=solver,
             tol=tol,
             max_iter=self.max_iter,
         ).fit(X, y)

@@ -186,22 +186,6 @@ def test_model_file_round_trip(regression, classification, regressor_cv, classif
         np.testing.assert_array_equal(loaded.to_network().predict(X), model.to_network().predict(X))
 
 
-def test_path_helper_passes_solver_only_when_accepted(monkeypatch):
-    calls = []
-
-    def path_with_solver(X, y, patterns, alphas=None, *, tol=1e-6, max_iter=None, solver="auto"):
-        calls.append(solver)
-
-    def path_without_solver(X, y, patterns, alphas=None, *, tol=1e-6, max_iter=None):
-        calls.append("no solver keyword")
-
-    for fake in (path_with_solver, path_without_solver):
-        monkeypatch.setattr(gatedrelu.group_lasso, "group_lasso_path", fake)
-        cv_module._path(None, None, None, [1.0], "cvxpy", 1e-6, None)
-    assert calls == ["cvxpy", "no solver keyword"]
-    assert "auto" in cv_module.solver_names()
-
-
 @pytest.mark.parametrize(
     "params, error, match",
     [

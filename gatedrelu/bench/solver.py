@@ -33,7 +33,6 @@ is faster), per core count. Results go to ``solver.json`` and ``solver.md``.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import platform
@@ -88,7 +87,7 @@ LADDERS = {
     "skglm": _ladder(1e-1, 1e-12),
     # adelie: coordinate-descent tolerance on y_var-relative weighted squared coefficient changes
     "adelie": _ladder(1e-4, 1e-16),
-    # gatedrelu's CVXPY/Clarabel solver (the tolerance is ignored before the solver= API)
+    # gatedrelu's CVXPY/Clarabel solver
     "cvxpy": [1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9],
 }
 #: Speed-up goals printed next to the ratios: (problems, peer, minimum warm ratio).
@@ -106,37 +105,21 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 
 
 def gatedrelu_call(X, y, patterns, alpha, *, solver="auto", tol, max_iter=None):
-    """THE one call into gatedrelu's solvers: one alpha (float) or a path (1-D array).
-
-    With the ``solver=`` API: ``solve_group_lasso(X, y, patterns, alpha, solver=NAME, tol=TOL,
-    max_iter=...)`` / ``group_lasso_path(X, y, patterns, alphas, solver=NAME, tol=TOL)``. Before
-    it (``backend="jax"|"cvxpy"``), every name but "cvxpy" runs ``backend="jax"``.
-    """
+    """THE one call into gatedrelu's solvers: one alpha (float) or a path (1-D array)."""
     from .. import group_lasso as gl
 
-    path = np.ndim(alpha) > 0
-    fn = gl.group_lasso_path if path else gl.solve_group_lasso
-    params = inspect.signature(fn).parameters
-    kw = {"tol": tol}
-    if max_iter is not None and "max_iter" in params:
+    fn = gl.group_lasso_path if np.ndim(alpha) > 0 else gl.solve_group_lasso
+    kw = {"tol": tol, "solver": solver}
+    if max_iter is not None:
         kw["max_iter"] = max_iter
-    if "solver" in params:
-        kw["solver"] = solver
-    elif solver == "cvxpy":
-        if path:
-            raise ValueError("group_lasso_path has no cvxpy backend before the solver= API")
-        kw["backend"] = "cvxpy"
-    elif "backend" in params:
-        kw["backend"] = "jax"
     return fn(X, y, patterns, alpha, **kw)
 
 
 def gatedrelu_solvers() -> tuple:
-    """gatedrelu's solver names (``group_lasso.SOLVERS``; ("auto", "cvxpy") before it existed)."""
-    from .. import group_lasso as gl
+    """gatedrelu's solver names, "auto" first (``group_lasso.SOLVERS``)."""
+    from ..group_lasso import SOLVERS
 
-    names = tuple(getattr(gl, "SOLVERS", ()) or ("auto", "cvxpy"))
-    return ("auto",) + tuple(s for s in names if s != "auto")
+    return SOLVERS
 
 
 # ============================================================================ problems
@@ -573,8 +556,6 @@ def bench_solver(solver, pb, npz, workdir, ref, st: Settings) -> dict:
     the last one it completed), so the sweep is not paid twice.
     """
     ladder = LADDERS[_family(solver)]
-    if solver == "cvxpy" and "solver" not in inspect.signature(_solve_group_lasso()).parameters:
-        ladder = ladder[:1]  # solver="cvxpy" ignores tol: one run is the whole sweep
     row = {"solver": solver, "by_cores": {}}
     start = 0
     for k in st.cores:
@@ -586,12 +567,6 @@ def bench_solver(solver, pb, npz, workdir, ref, st: Settings) -> dict:
         elif done:
             start = ladder.index(done[-1])
     return row
-
-
-def _solve_group_lasso():
-    from ..group_lasso import solve_group_lasso
-
-    return solve_group_lasso
 
 
 def _skip_reason(peer: str, pb: Problem, st: Settings) -> str | None:
@@ -646,8 +621,6 @@ def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = N
         "thread_env": {str(k): {v: thread_env(k, {}).get(v) for v in
                                 ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                  "NUMBA_NUM_THREADS", "XLA_FLAGS")} for k in st.cores},
-        "gatedrelu_api": "solver=" if "solver" in inspect.signature(_solve_group_lasso()).parameters
-        else "backend= (solver= not there yet: every gatedrelu name runs backend='jax')",
         "gatedrelu_solvers": list(gatedrelu_solvers()),
         "problems": {},
     }
@@ -908,8 +881,7 @@ def markdown(results: dict) -> str:
               "Versions (gatedrelu's environment): "
               + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v) + ".",
               "",
-              f"gatedrelu API: {results.get('gatedrelu_api')}; solvers: "
-              f"{', '.join(results.get('gatedrelu_solvers', []))}.",
+              f"gatedrelu solvers: {', '.join(results.get('gatedrelu_solvers', []))}.",
               ""]
     for k, env in (results.get("thread_env") or {}).items():
         lines.append(f"Thread variables on {k} core(s): "

@@ -70,17 +70,12 @@ class Problem:
     def coef_shape(self) -> tuple:
         return (self.n_groups, self.d) if self.y.ndim == 1 else (self.n_groups, self.d, self.y.shape[1])
 
-    def restrict(self, groups) -> "Problem":
-        """The same program on a subset of the groups (a working set)."""
-        return Problem(self.X, self.M[:, groups], self.y, self.alpha, self.datafit, self.penalty)
-
 
 def scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric=None):
-    """Feasible dual point from ``theta0`` and ``A^T theta0``; returns ``(theta, scale)``."""
+    """Feasible dual point ``theta0 * min(1, alpha / Omega^*(A^T theta0))``."""
     xp = xp_of(theta0, Atheta0)
     dual_norm = xp.max(penalty.dual_group_norms(Atheta0, metric))
-    scale = xp.minimum(1, alpha / xp.maximum(dual_norm, xp.finfo(theta0.dtype).tiny))
-    return theta0 * scale, scale
+    return theta0 * xp.minimum(1, alpha / xp.maximum(dual_norm, xp.finfo(theta0.dtype).tiny))
 
 
 def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
@@ -97,7 +92,7 @@ def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
     theta0 = datafit.dual_point(z, y)
     Atheta0 = adjoint(X, M, theta0)
     F = datafit.value(z, y) + alpha * penalty.value(U, metric)
-    theta, _ = scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric)
+    theta = scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric)
     return z, Atheta0, F, F - datafit.dual_value(theta, y)
 
 

@@ -34,6 +34,10 @@ class SolverOutput:
     info: dict = field(default_factory=dict)
 
 
+def _any_problem(problem) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Solver:
     """A registered solver.
@@ -44,9 +48,10 @@ class Solver:
 
     name: str
     solve: Callable
-    supports: Callable
     default_max_iter: int
     summary: str
+    #: None, or the reason the solver does not apply to a problem (default: it applies to all).
+    supports: Callable = _any_problem
     options: tuple = ("verbose",)
     #: Whether a warm start ``U0`` is used.
     warm_start: bool = True

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problem.certificate import Problem, certify_numpy
-from . import newton, working_set
+from . import newton
 from ._base import Solver, SolverOutput
 
 __all__ = ["SOLVER", "solve", "plan"]
@@ -70,14 +70,9 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
                         info=out.info)
 
 
-def _supports(problem: Problem):
-    return None
-
-
 SOLVER = Solver(
     name="auto",
     solve=solve,
-    supports=_supports,
     default_max_iter=20_000,
     summary="newton for n <= 2500, else working_set; each falls back on the other when it stalls",
     options=("verbose", "lipschitz", "devices", "alpha_prev"),

@@ -95,7 +95,7 @@ def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaS
     theta0 = datafit.dual_point(Z_new, y)
     G_new = adjoint(X, M, theta0)
     F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new, metric)
-    theta, _ = scaled_dual(datafit, penalty, theta0, G_new, alpha, metric)
+    theta = scaled_dual(datafit, penalty, theta0, G_new, alpha, metric)
     gap_new = F_new - datafit.dual_value(theta, y)
     restart = jnp.vdot(W - U_new, U_new - state.U) > 0
     status = jnp.where(
@@ -219,16 +219,11 @@ def solve(problem, U0, tol, max_iter, lipschitz=None, devices=None, verbose=0):
     return SolverOutput(coef=U, n_iter=n_iter, status=STATUS[code], lipschitz=L)
 
 
-def _supports(problem):
-    return None
-
-
 from ._base import Solver  # noqa: E402
 
 SOLVER = Solver(
     name="fista",
     solve=solve,
-    supports=_supports,
     default_max_iter=10_000,
     summary="accelerated proximal gradient over every pattern (one compiled loop; shards patterns)",
     options=("verbose", "lipschitz", "devices"),

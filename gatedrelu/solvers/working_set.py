@@ -198,14 +198,9 @@ def solve(
     return SolverOutput(coef=U, n_iter=n_iter, status=status, lipschitz=L, info=info)
 
 
-def _supports(problem: Problem):
-    return None
-
-
 SOLVER = Solver(
     name="working_set",
     solve=solve,
-    supports=_supports,
     default_max_iter=20_000,
     summary="FISTA on a working set of groups grown by KKT violation, with gap-safe screening",
     options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision", "precondition"),
