@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import threadpool_limits
 
 from ..problem.certificate import Problem, certify_numpy
 from ._base import Solver, SolverOutput
@@ -185,21 +185,9 @@ def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> 
     """Projected Newton on ``eta`` until the full duality gap is ``<= tol * F``."""
     # Below SINGLE_THREAD_N samples the factorisations are too small to gain from BLAS threads,
     # and threads spinning on a busy machine slow them down by an order of magnitude.
-    if problem.n >= SINGLE_THREAD_N:
+    limit = 1 if problem.n < SINGLE_THREAD_N else None
+    with threadpool_limits(limits=limit, user_api="blas"):
         return _solve(problem, U0, tol, max_iter, verbose)
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        return _solve(problem, U0, tol, max_iter, verbose)
-
-
-_CONTROLLER = []
-
-
-def _blas_controller() -> ThreadpoolController:
-    """One controller per process: building one scans the loaded libraries (~4 ms, 7% of a
-    diabetes solve when done per call). BLAS libraries are loaded by numpy/scipy at import."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
 
 
 def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
