@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
 
 from ..problem.certificate import Problem, certify_numpy
 from ._base import Solver, SolverOutput
@@ -44,8 +43,6 @@ MAX_POLISH = 4000
 #: tenfold per step; at most MAX_POLISHES times per solve.
 POLISH_GAP = 1e-3
 MAX_POLISHES = 4
-#: Factorisations of fewer rows run on one BLAS thread.
-SINGLE_THREAD_N = 1500
 #: Armijo constant and step halvings of the line search.
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
@@ -183,11 +180,9 @@ def _primal_polish(problem: Problem, U, max_steps: int = 15):
 
 def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
     """Projected Newton on ``eta`` until the full duality gap is ``<= tol * F``."""
-    # Below SINGLE_THREAD_N samples the factorisations are too small to gain from BLAS threads,
-    # and threads spinning on a busy machine slow them down by an order of magnitude.
-    limit = 1 if problem.n < SINGLE_THREAD_N else None
-    with threadpool_limits(limits=limit, user_api="blas"):
-        return _solve(problem, U0, tol, max_iter, verbose)
+    # No BLAS thread limit here: limits are process-wide, and solves in parallel threads (CV folds
+    # with n_jobs) setting and lifting one under each other's feet made results depend on n_jobs.
+    return _solve(problem, U0, tol, max_iter, verbose)
 
 
 def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
