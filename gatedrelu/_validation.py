@@ -20,6 +20,7 @@ __all__ = [
     "check_int",
     "check_random_state",
     "float_dtype",
+    "check_sample_weight",
 ]
 
 
@@ -135,3 +136,33 @@ def check_random_state(random_state) -> np.random.Generator:
     raise TypeError(
         f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}."
     )
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Validated sample weights of shape (n_samples,), normalised to mean 1, or None.
+
+    scikit-learn's semantics: the weighted loss is ``(1/sum w) sum_k w_k l_k``, so integer weights
+    equal repeated rows and a zero weight equals removing the row.
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.ndim == 0:
+        w = np.full(n_samples, w)
+    if w.dtype == object or not (np.issubdtype(w.dtype, np.number) or np.issubdtype(w.dtype, np.bool_)):
+        raise ValueError(f"sample_weight must be numeric, got dtype {w.dtype}.")
+    if np.iscomplexobj(w):
+        raise ValueError("sample_weight must be real.")
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},) (one weight per sample); got {w.shape}."
+        )
+    w = w.astype(np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinite values; weights must be finite.")
+    if np.any(w < 0):
+        raise ValueError(f"sample_weight must be >= 0; got {int(np.sum(w < 0))} negative weight(s).")
+    total = float(w.sum())
+    if total <= 0:
+        raise ValueError("sample_weight sums to 0: at least one sample needs a positive weight.")
+    return w * (n_samples / total)

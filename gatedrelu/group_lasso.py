@@ -16,7 +16,7 @@ duality gap (:mod:`gatedrelu.problem.certificate`).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import jax
@@ -30,10 +30,11 @@ from ._validation import (
     check_nonnegative,
     check_option,
     check_positive,
+    check_sample_weight,
     check_targets,
 )
 from .operator import power_lipschitz
-from .problem import Problem, alpha_max_of, certify_numpy
+from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, get_penalty
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
 from .solvers import cvxpy as _cvxpy_solver
 from .solvers import newton as _newton
@@ -51,6 +52,9 @@ __all__ = [
 #: The accepted ``solver=`` names (see :mod:`gatedrelu.solvers`): "auto" first.
 SOLVERS = _SOLVERS
 Solver = Literal["auto", "cvxpy", "fista", "newton", "working_set"]
+#: The accepted ``loss=`` and ``penalty=`` names (see :mod:`gatedrelu.problem`).
+LOSSES = tuple(DATAFITS)
+PENALTY_NAMES = tuple(PENALTIES)
 #: Largest ``n * P * d * c`` the cvxpy solver accepts by default.
 CVXPY_MAX_SIZE = _cvxpy_solver.MAX_SIZE
 #: The tolerance is at least this many machine epsilons of the working dtype (about 6e-6 in
@@ -135,6 +139,20 @@ def _check_problem(X, y, patterns):
     return X, y, _masks_of(patterns, X.shape[0])
 
 
+def make_problem(X, y, M, alpha, loss="squared", penalty="group_l2", sample_weight=None,
+                 constraint=None) -> Problem:
+    """The :class:`Problem` of validated arrays: the loss checks its targets, and sample weights
+    are folded into the data by the loss (``docs/math.md``, "Sample weights")."""
+    datafit = get_datafit(loss)
+    penalty = get_penalty(penalty)
+    datafit.check_targets(y)
+    w = check_sample_weight(sample_weight, X.shape[0])
+    if w is not None:
+        X, y = datafit.apply_weights(X, y, w)
+        X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
+    return Problem(X, M, y, float(alpha), datafit, penalty, constraint)
+
+
 def _check_init(init, P: int, d: int, y: np.ndarray, dtype) -> np.ndarray:
     shape = (P, d) if y.ndim == 1 else (P, d, y.shape[1])
     if init is None:
@@ -148,14 +166,17 @@ def _check_init(init, P: int, d: int, y: np.ndarray, dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- reference quantities
 
 
-def _evaluate(X, M, y, U, alpha):
-    """Objective and duality gap at ``U`` (numpy in, float out), in the input's precision."""
-    cert = certify_numpy(Problem(X, M, y, float(alpha)), U)
+def _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight):
+    """Objective and duality gap at ``coef`` (numpy in, float out), in the input's precision."""
+    X, y, M = _check_problem(X, y, patterns)
+    U = _check_init(coef, M.shape[1], X.shape[1], y, X.dtype)
+    cert = certify_numpy(make_problem(X, y, M, alpha, loss, penalty, sample_weight), U)
     return cert.objective, cert.dual_gap
 
 
-def objective(X, y, patterns, coef, alpha) -> float:
-    """The (GL) objective ``F(coef)``.
+def objective(X, y, patterns, coef, alpha, *, loss="squared", penalty="group_l2",
+              sample_weight=None) -> float:
+    """The objective ``F(coef) = f(A(coef)) + alpha * Omega(coef)`` (``docs/math.md``).
 
     Parameters
     ----------
@@ -164,30 +185,35 @@ def objective(X, y, patterns, coef, alpha) -> float:
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
     coef : array-like of shape (n_patterns, n_features[, n_outputs])
     alpha : float
+    loss, penalty, sample_weight : as in :func:`solve_group_lasso`
     """
-    X, y, M = _check_problem(X, y, patterns)
-    U = _check_init(coef, M.shape[1], X.shape[1], y, X.dtype)
-    return _evaluate(X, M, y, U, check_nonnegative(alpha, "alpha"))[0]
+    alpha = check_nonnegative(alpha, "alpha")
+    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight)[0]
 
 
-def duality_gap(X, y, patterns, coef, alpha) -> float:
+def duality_gap(X, y, patterns, coef, alpha, *, loss="squared", penalty="group_l2",
+                sample_weight=None) -> float:
     """Absolute duality gap at ``coef`` (``docs/math.md``): an upper bound on ``F(coef) - F*``."""
-    X, y, M = _check_problem(X, y, patterns)
-    U = _check_init(coef, M.shape[1], X.shape[1], y, X.dtype)
-    return _evaluate(X, M, y, U, check_positive(alpha, "alpha"))[1]
+    alpha = check_positive(alpha, "alpha")
+    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight)[1]
 
 
-def alpha_max(X, y, patterns) -> float:
-    """Smallest ``alpha`` for which ``U = 0`` solves (GL): ``max_i ||X^T D_i y|| / n``.
+def alpha_max(X, y, patterns, *, loss="squared", penalty="group_l2", sample_weight=None) -> float:
+    """Smallest ``alpha`` for which ``U = 0`` is optimal: ``Omega^*(A^T (-grad f(0)))``.
+
+    For the squared loss and the group-L2 penalty this is ``max_i ||X^T D_i y|| / n``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
+    loss, penalty, sample_weight : as in :func:`solve_group_lasso`
     """
     X, y, M = _check_problem(X, y, patterns)
-    return alpha_max_of(X.astype(np.float64), M, y.astype(np.float64))
+    X, y = X.astype(np.float64), y.astype(np.float64)
+    p = make_problem(X, y, M, 1.0, loss, penalty, sample_weight)
+    return alpha_max_of(p.X, p.M, p.y, p.datafit, p.penalty)
 
 
 # --------------------------------------------------------------------------- solve
@@ -283,6 +309,9 @@ def solve_group_lasso(
     cvxpy_max_size: int | None = None,
     devices=None,
     verbose: int = 0,
+    loss: str = "squared",
+    penalty="group_l2",
+    sample_weight=None,
 ) -> GroupLassoResult:
     """Solve the group lasso (GL) of a gated ReLU network with fixed gates.
 
@@ -314,6 +343,15 @@ def solve_group_lasso(
         activation patterns across them.
     verbose : int, default 0
         Print the solver's progress (gap per outer iteration or step).
+    loss : str, default "squared"
+        The datafit, a name of ``gatedrelu.problem.DATAFITS`` (``docs/math.md`` gives each one's
+        targets and dual); every loss is averaged over samples.
+    penalty : str or Penalty, default "group_l2"
+        A name of ``gatedrelu.problem.PENALTIES`` or a penalty object (for penalties with
+        parameters).
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights: the loss becomes ``(1/sum w) sum_k w_k l_k`` (integer weights equal
+        repeated rows, a zero weight equals removing the row).
 
     Returns
     -------
@@ -340,7 +378,7 @@ def solve_group_lasso(
     _check_solver_options(solver, lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size)
     tol = _tolerance(tol, X.dtype)
     U0 = _check_init(init, M.shape[1], X.shape[1], y, X.dtype)
-    problem = Problem(X, M, y, alpha)
+    problem = make_problem(X, y, M, alpha, loss, penalty, sample_weight)
     options = dict(lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size,
                    verbose=check_int(verbose, "verbose", minimum=0))
     return _run(problem, solver, tol, max_iter, U0, options)
@@ -358,6 +396,9 @@ def group_lasso_path(
     tol: float = 1e-6,
     max_iter: int | None = None,
     verbose: int = 0,
+    loss: str = "squared",
+    penalty="group_l2",
+    sample_weight=None,
 ) -> list[GroupLassoResult]:
     """Solutions of (GL) along a decreasing sequence of ``alpha``, warm-started and screened.
 
@@ -370,7 +411,7 @@ def group_lasso_path(
     n_alphas : int, default 20
     eps : float, default 1e-2
         Must lie in (0, 1).
-    solver, tol, max_iter, verbose : as in :func:`solve_group_lasso`
+    solver, tol, max_iter, verbose, loss, penalty, sample_weight : as in :func:`solve_group_lasso`
 
     Returns
     -------
@@ -391,7 +432,7 @@ def group_lasso_path(
         eps = check_positive(eps, "eps")
         if eps >= 1:
             raise ValueError(f"eps must be < 1, got {eps}.")
-        amax = alpha_max(X, y, M)
+        amax = alpha_max(X, y, M, loss=loss, penalty=penalty, sample_weight=sample_weight)
         if amax == 0:
             raise ValueError("alpha_max is 0 (y is orthogonal to every masked feature): no path.")
         alphas = amax * np.geomspace(1, eps, n_alphas)
@@ -409,12 +450,14 @@ def group_lasso_path(
     spec = REGISTRY[solver]
     results = []
     U = _check_init(None, M.shape[1], X.shape[1], y, X.dtype)
+    base = make_problem(X, y, M, 1.0, loss, penalty, sample_weight)
     lipschitz, alpha_prev = None, None
     if "lipschitz" in spec.options:
         with jax.enable_x64(True):
-            lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(X), jnp.asarray(M)))
+            lipschitz = float(jax.jit(power_lipschitz)(jnp.asarray(base.X), jnp.asarray(M)))
+            lipschitz *= base.n * base.datafit.lipschitz(base.y)
     for a in alphas:
-        problem = Problem(X, M, y, float(a))
+        problem = replace(base, alpha=float(a))
         options = dict(lipschitz=lipschitz, alpha_prev=alpha_prev, verbose=verbose)
         res = _run(problem, solver, tol, max_iter, U, options)
         results.append(res)

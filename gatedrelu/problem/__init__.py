@@ -7,13 +7,17 @@ in ``docs/math.md``.
 """
 
 from .certificate import Problem, alpha_max_of, certify, certify_numpy
-from .datafits import DATAFITS, Quadratic
-from .penalties import PENALTIES, GroupL2
+from .datafits import DATAFITS, Datafit, Quadratic, get_datafit
+from .penalties import PENALTIES, GroupL2, Penalty, get_penalty
 
 __all__ = [
     "DATAFITS",
+    "Datafit",
     "GroupL2",
     "PENALTIES",
+    "Penalty",
+    "get_datafit",
+    "get_penalty",
     "Problem",
     "Quadratic",
     "alpha_max_of",

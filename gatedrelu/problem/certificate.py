@@ -3,10 +3,14 @@ r"""Objective, dual point, duality gap and ``alpha_max`` for any datafit x penal
 For ``F(U) = f(A(U)) + alpha * Omega(U)`` (``docs/math.md``) and a primal point ``U``:
 
 * ``theta0 = dual_point(A(U))`` (``-grad f``; for the squared loss the residual over ``n``);
-* it is scaled into the dual feasible set, ``theta = theta0 * min(1, alpha / Omega^*(A^T theta0))``;
-* ``gap(U) = F(U) - dual_value(theta) >= 0`` bounds ``F(U) - F*``.
+* it is scaled into the dual feasible set, ``theta = s theta0`` with
+  ``s = penalty.dual_scale(A^T theta0, alpha)`` (``min(1, alpha / Omega^*(A^T theta0))`` for a
+  norm);
+* ``gap(U) = F(U) - [dual_value(theta) - (alpha Omega)^*(A^T theta)] >= 0`` bounds
+  ``F(U) - F*`` (the conjugate term is 0 for a norm penalty).
 
-``alpha_max = Omega^*(A^T dual_point(0))``: ``U = 0`` is optimal iff ``alpha >= alpha_max``.
+``alpha_max = penalty.dual_norm(A^T dual_point(0))``: ``U = 0`` is optimal iff
+``alpha >= alpha_max``.
 Every solver stops on this gap and every result reports it, recomputed here.
 """
 
@@ -23,7 +27,7 @@ from ..operator import adjoint, forward, xp_of
 from .datafits import Quadratic
 from .penalties import GroupL2
 
-__all__ = ["Problem", "certify", "certify_numpy", "alpha_max_of", "Certificate"]
+__all__ = ["Problem", "certify", "certify_numpy", "alpha_max_of", "Certificate", "dual_objective"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Problem:
     alpha : float
         Regularisation strength.
     datafit, penalty : objects of :mod:`gatedrelu.problem.datafits` / ``penalties``
+    constraint : None or an object of :mod:`gatedrelu.problem.constraints`
+        Linear constraints on the groups (the cone constraints of convex ReLU networks); only
+        solvers whose ``supports`` accepts them solve such a problem.
     """
 
     X: np.ndarray
@@ -49,6 +56,7 @@ class Problem:
     alpha: float
     datafit: object = field(default_factory=Quadratic)
     penalty: object = field(default_factory=GroupL2)
+    constraint: object = None
 
     @property
     def n(self) -> int:
@@ -71,11 +79,10 @@ class Problem:
         return (self.n_groups, self.d) if self.y.ndim == 1 else (self.n_groups, self.d, self.y.shape[1])
 
 
-def scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric=None):
-    """Feasible dual point ``theta0 * min(1, alpha / Omega^*(A^T theta0))``."""
-    xp = xp_of(theta0, Atheta0)
-    dual_norm = xp.max(penalty.dual_group_norms(Atheta0, metric))
-    return theta0 * xp.minimum(1, alpha / xp.maximum(dual_norm, xp.finfo(theta0.dtype).tiny))
+def dual_objective(datafit, penalty, theta0, Atheta0, y, alpha, metric=None):
+    """Dual objective at the feasible rescaling of ``theta0`` (``Atheta0 = A^T theta0``)."""
+    s = penalty.dual_scale(Atheta0, alpha, metric)
+    return datafit.dual_value(s * theta0, y) - penalty.conjugate(s * Atheta0, alpha, metric)
 
 
 def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
@@ -92,8 +99,7 @@ def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
     theta0 = datafit.dual_point(z, y)
     Atheta0 = adjoint(X, M, theta0)
     F = datafit.value(z, y) + alpha * penalty.value(U, metric)
-    theta = scaled_dual(datafit, penalty, theta0, Atheta0, alpha, metric)
-    return z, Atheta0, F, F - datafit.dual_value(theta, y)
+    return z, Atheta0, F, F - dual_objective(datafit, penalty, theta0, Atheta0, y, alpha, metric)
 
 
 _certify_jit = jax.jit(certify, static_argnums=(0, 1))
@@ -105,7 +111,7 @@ class Certificate:
 
     objective: float
     dual_gap: float
-    dual_norms: np.ndarray  # (P,) ||A_i^T theta0|| (for screening and KKT checks)
+    dual_norms: np.ndarray | None  # (P,) ||A_i^T theta0|| (screening, KKT) for pattern groups
     finite: bool
 
     @property
@@ -125,7 +131,7 @@ def certify_numpy(problem: Problem, U) -> Certificate:
         alpha = dt.type(problem.alpha)
         _, Atheta0, F, gap = certify(problem.datafit, problem.penalty, problem.X, problem.M,
                                      problem.y, np.asarray(U, dt), alpha)
-        norms = problem.penalty.dual_group_norms(Atheta0)
+        norms = _pattern_norms(problem.penalty, Atheta0)
     else:
         with jax.enable_x64(True):
             _, Atheta0, F, gap = _certify_jit(
@@ -137,16 +143,22 @@ def certify_numpy(problem: Problem, U) -> Certificate:
                 jnp.asarray(U, dt),
                 jnp.asarray(problem.alpha, dt),
             )
-            norms = np.asarray(problem.penalty.dual_group_norms(Atheta0))
+            norms = _pattern_norms(problem.penalty, Atheta0)
     F, gap = float(F), float(gap)
     finite = bool(np.isfinite(F) and np.isfinite(gap) and np.all(np.isfinite(U)))
-    return Certificate(F, gap, np.asarray(norms), finite)
+    return Certificate(F, gap, norms, finite)
+
+
+def _pattern_norms(penalty, Atheta0):
+    if not penalty.pattern_groups:
+        return None
+    return np.asarray(penalty.dual_group_norms(Atheta0))
 
 
 @partial(jax.jit, static_argnums=(0, 1))
 def _alpha_max(datafit, penalty, X, M, y):
     theta0 = datafit.dual_point(jnp.zeros_like(y), y)
-    return jnp.max(penalty.dual_group_norms(adjoint(X, M, theta0)))
+    return penalty.dual_norm(adjoint(X, M, theta0))
 
 
 def alpha_max_of(X, M, y, datafit=None, penalty=None) -> float:

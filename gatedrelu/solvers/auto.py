@@ -28,7 +28,7 @@ NEWTON_N = 2500
 
 def plan(problem: Problem, devices=None) -> list:
     """The solvers ``auto`` runs, in order, for this problem."""
-    if devices is not None and len(devices) > 1:
+    if (devices is not None and len(devices) > 1) or not problem.penalty.pattern_groups:
         return ["fista"]
     newton_ok = newton.supports(problem) is None
     if newton_ok and problem.n <= NEWTON_N:
@@ -70,9 +70,17 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
                         info=out.info)
 
 
+def supports(problem: Problem):
+    from . import REGISTRY
+
+    reasons = [REGISTRY[name].supports(problem) for name in plan(problem)]
+    return None if any(r is None for r in reasons) else "; ".join(reasons)
+
+
 SOLVER = Solver(
     name="auto",
     solve=solve,
+    supports=supports,
     default_max_iter=20_000,
     summary="newton for n <= 2500, else working_set; each falls back on the other when it stalls",
     options=("verbose", "lipschitz", "devices", "alpha_prev"),

@@ -41,9 +41,9 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, max_size=MAX_SIZE) -> 
     Us = [cp.Variable((d, P)) for _ in range(c)]
     preds = cp.hstack([cp.reshape(cp.sum(cp.multiply(Mf, X64 @ U), axis=1), (n, 1), order="F")
                        for U in Us])
-    target = Y if c > 1 else Y
-    stacked = Us[0] if c == 1 else cp.vstack(Us)
-    objective = problem.datafit.cvxpy_value(preds, target) + problem.alpha * problem.penalty.cvxpy_value(stacked)
+    target = Y if y.ndim == 2 else Y[:, 0]
+    pred = preds if y.ndim == 2 else preds[:, 0]
+    objective = problem.datafit.cvxpy_value(pred, target) + problem.alpha * problem.penalty.cvxpy_value(Us)
     model = cp.Problem(cp.Minimize(objective))
     try:
         with warnings.catch_warnings():

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from ..operator import adjoint, forward, power_lipschitz
-from ..problem.certificate import certify, scaled_dual
+from ..problem.certificate import certify, dual_objective
 
 __all__ = ["FistaState", "fista_run", "STATUS"]
 
@@ -68,7 +68,7 @@ def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaS
     ZW = state.Z + beta * (state.Z - state.Z_prev)
     if datafit.affine_gradient:
         GW = state.G + beta * (state.G - state.G_prev)
-    else:  # pragma: no cover - no such datafit yet
+    else:
         GW = adjoint(X, M, datafit.dual_point(ZW, y))
     eps = jnp.finfo(X.dtype).eps
 
@@ -95,8 +95,7 @@ def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaS
     theta0 = datafit.dual_point(Z_new, y)
     G_new = adjoint(X, M, theta0)
     F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new, metric)
-    theta = scaled_dual(datafit, penalty, theta0, G_new, alpha, metric)
-    gap_new = F_new - datafit.dual_value(theta, y)
+    gap_new = F_new - dual_objective(datafit, penalty, theta0, G_new, y, alpha, metric)
     restart = jnp.vdot(W - U_new, U_new - state.U) > 0
     status = jnp.where(
         ~(jnp.isfinite(F_new) & jnp.isfinite(gap_new)), 3, jnp.where(ok, 0, 4)
@@ -148,7 +147,7 @@ def fista_run(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0, metric=No
     L_init = jax.lax.cond(
         L0 > 0,
         lambda: L0.astype(dtype),
-        lambda: (power_lipschitz(X, M) * (n * datafit.lipschitz(n))).astype(dtype),
+        lambda: (power_lipschitz(X, M) * (n * datafit.lipschitz(y))).astype(dtype),
     )
     L_init = jnp.maximum(L_init, jnp.finfo(dtype).tiny)
     Z, G, F, gap = certify(datafit, penalty, X, M, y, U0, alpha, metric)
@@ -219,11 +218,18 @@ def solve(problem, U0, tol, max_iter, lipschitz=None, devices=None, verbose=0):
     return SolverOutput(coef=U, n_iter=n_iter, status=STATUS[code], lipschitz=L)
 
 
+def supports(problem):
+    if problem.constraint is not None:
+        return "fista does not handle constraints"
+    return None
+
+
 from ._base import Solver  # noqa: E402
 
 SOLVER = Solver(
     name="fista",
     solve=solve,
+    supports=supports,
     default_max_iter=10_000,
     summary="accelerated proximal gradient over every pattern (one compiled loop; shards patterns)",
     options=("verbose", "lipschitz", "devices"),

@@ -56,6 +56,8 @@ def supports(problem: Problem):
     """None when the solver applies, else the reason it does not."""
     if problem.datafit.name != "squared" or problem.penalty.name != "group_l2":
         return "newton solves the squared loss with the group-L2 penalty only"
+    if problem.constraint is not None:
+        return "newton does not handle constraints"
     if problem.n > MAX_N:
         return f"newton factorises n x n kernels and handles n <= {MAX_N} (n = {problem.n})"
     if problem.n_groups > MAX_P:

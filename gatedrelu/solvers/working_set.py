@@ -122,13 +122,13 @@ def solve(
     alpha = problem.alpha
     U = np.array(U0, dtype=problem.X.dtype, copy=True)
     bounds = group_operator_bounds(problem.X, problem.M)
-    mu = problem.datafit.dual_strong_concavity(problem.n)
+    mu = problem.datafit.dual_strong_concavity(problem.y)
     alive = np.ones(P, bool)
     L = lipschitz
     n_iter, n_outer, ws_size, status = 0, 0, P0, "max_iter"
     history = []
     prev_rel, last_was_float32 = np.inf, False
-    metric = whitening(problem.X) if precondition else None
+    metric = whitening(problem.X) if precondition and problem.penalty.supports_metric else None
     X_in = problem.X if metric is None else (problem.X @ _to_metric(np.eye(problem.d), *metric)).astype(problem.X.dtype)
     mixed = mixed_precision and problem.X.dtype == np.float64
     X32, y32 = (X_in.astype(np.float32), problem.y.astype(np.float32)) if mixed else (None, None)
@@ -198,9 +198,19 @@ def solve(
     return SolverOutput(coef=U, n_iter=n_iter, status=status, lipschitz=L, info=info)
 
 
+def supports(problem: Problem):
+    if problem.constraint is not None:
+        return "working_set does not handle constraints"
+    if not problem.penalty.pattern_groups:
+        return (f"working sets select patterns, and the penalty {problem.penalty.name!r} is not "
+                "separable over patterns")
+    return None
+
+
 SOLVER = Solver(
     name="working_set",
     solve=solve,
+    supports=supports,
     default_max_iter=20_000,
     summary="FISTA on a working set of groups grown by KKT violation, with gap-safe screening",
     options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision", "precondition"),

@@ -1,24 +1,20 @@
-r"""Penalties ``Omega(U)`` of the convex program (multiplied by ``alpha`` in the objective).
-
-A penalty is a small stateless, hashable object with the named methods solvers need (each takes an optional ``metric``: the penalty written on
-preconditioned variables ``v_i`` with ``u_i = T v_i``, see :mod:`gatedrelu.solvers.working_set`): its value,
-the prox of every group at once (vectorised over the group axis, the first axis of ``U``), its
-dual norm through the per-group dual norms, and the distance of ``-grad`` to ``alpha`` times its
-subdifferential (the KKT violation used by working sets). Shapes: ``U`` is (P, d) or (P, d, c),
-group axis first.
-"""
+r"""Group lasso over neurons: ``Omega(U) = sum_i ||u_i||_2``, one group per activation pattern."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
-from ..operator import group_norms, xp_of
+from ...operator import group_norms, xp_of
+from ._base import Penalty
+from ._metric import expand as _expand
+from ._metric import rotate as _rotate
+from ._metric import scale_rows as _scale_rows
 
-__all__ = ["GroupL2", "PENALTIES"]
+__all__ = ["GroupL2", "PENALTY"]
 
 
-class GroupL2:
+class GroupL2(Penalty):
     r"""Group lasso over neurons: ``Omega(U) = sum_i ||u_i||_2`` (Frobenius for (d, c) groups).
 
     Its dual norm is ``max_i ||g_i||``, so ``alpha * Omega`` has the dual constraint
@@ -26,12 +22,8 @@ class GroupL2:
     """
 
     name = "group_l2"
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __eq__(self, other):
-        return type(other) is type(self)
+    pattern_groups = True
+    supports_metric = True
 
     @staticmethod
     def value(U, metric=None):
@@ -96,39 +88,15 @@ class GroupL2:
         return group_norms(_scale_rows(_rotate(Q, G), 1 / sig))
 
     @staticmethod
-    def subdiff_distance(U, G, alpha):
-        """Distance of ``G = -grad`` to ``alpha * d Omega(U)``, per group, shape (P,).
-
-        ``u_i = 0``: ``max(||g_i|| - alpha, 0)``; otherwise ``||g_i - alpha u_i / ||u_i|| ||``.
-        """
-        norms = group_norms(U)
-        shape = (-1,) + (1,) * (U.ndim - 1)
-        direction = U / jnp.where(norms > 0, norms, 1).reshape(shape)
-        active = group_norms(G - alpha * direction)
-        inactive = jnp.maximum(group_norms(G) - alpha, 0)
-        return jnp.where(norms > 0, active, inactive)
+    def dual_norm(G, metric=None):
+        return xp_of(G).max(GroupL2.dual_group_norms(G, metric))
 
     @staticmethod
-    def cvxpy_value(U_stacked):
-        """CVXPY expression: ``U_stacked`` of shape (d * c, P), one column per group."""
+    def cvxpy_value(Us):
         import cvxpy as cp
 
-        return cp.sum(cp.norm(U_stacked, 2, axis=0))
+        stacked = Us[0] if len(Us) == 1 else cp.vstack(Us)  # (d c, P): one column per group
+        return cp.sum(cp.norm(stacked, 2, axis=0))
 
 
-#: Registered penalties by name.
-PENALTIES = {"group_l2": GroupL2}
-
-
-def _expand(vec, Z):
-    """A per-feature vector (d,) broadcast against groups of shape (P, d[, c])."""
-    return vec.reshape((1, -1) + (1,) * (Z.ndim - 2))
-
-
-def _scale_rows(Z, vec):
-    return Z * _expand(vec, Z)
-
-
-def _rotate(Q, U):
-    """``Q^T u_i`` for every group: (P, d[, c])."""
-    return jnp.einsum("de,pd...->pe...", Q, U)
+PENALTY = GroupL2

@@ -1,43 +1,29 @@
-r"""Datafits ``f(A(U))`` of the convex program, written on the predictions ``z = A(U)``.
-
-A datafit is a small stateless object (hashable, so it can be a static argument of ``jax.jit``)
-with the named methods every solver and the certificate use. Shapes: ``z`` and ``y`` are (n,) or
-(n, c). With ``theta`` the dual variable (same shape as ``y``), the Fenchel dual of
-
-    min_U f(A(U)) + alpha * Omega(U)
-
-is ``max_theta  dual_value(theta, y)  s.t.  Omega^*(A^T theta) <= alpha`` with
-``dual_value(theta, y) = -f^*(-theta)`` (``docs/math.md``, "Optimality, alpha_max and the duality
-gap"). The natural dual point of a primal iterate is ``dual_point(z, y) = -grad f(z)``.
-
-Adding a loss means adding a class here with the same methods, and its name to ``DATAFITS``.
-"""
+r"""Squared loss averaged over samples: ``f(z) = 1/(2n) ||z - y||^2`` (Frobenius for (n, c))."""
 
 from __future__ import annotations
 
-from ..operator import xp_of
+import numpy as np
 
-__all__ = ["Quadratic", "DATAFITS"]
+from ...operator import xp_of
+from ._base import Datafit
+
+__all__ = ["Quadratic", "DATAFIT"]
 
 
-class Quadratic:
+class Quadratic(Datafit):
     r"""Squared loss averaged over samples: ``f(z) = 1/(2n) ||z - y||^2`` (Frobenius for (n, c)).
 
     * gradient ``(z - y) / n``, Lipschitz constant ``1/n`` in ``z``;
     * dual value ``<theta, y> - (n/2) ||theta||^2``, which is ``n``-strongly concave;
-    * dual point ``(y - z) / n``, the residual over ``n``.
+    * dual point ``(y - z) / n``, the residual over ``n``;
+    * sample weights scale the rows of ``X`` and ``y`` by ``sqrt(w_k)`` (exact for this loss, so
+      every solver, Newton's included, solves weighted problems unchanged).
     """
 
     name = "squared"
     #: The gradient is affine in the predictions, so an extrapolated point's gradient is the
     #: same combination of the gradients (FISTA then needs one adjoint per iteration).
     affine_gradient = True
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __eq__(self, other):
-        return type(other) is type(self)
 
     @staticmethod
     def value(z, y):
@@ -56,9 +42,9 @@ class Quadratic:
         return 0.5 * xp_of(dz).vdot(dz, dz) / y.shape[0]
 
     @staticmethod
-    def lipschitz(n):
+    def lipschitz(y):
         """Lipschitz constant of the gradient in ``z``."""
-        return 1.0 / n
+        return 1.0 / y.shape[0]
 
     @staticmethod
     def dual_point(z, y):
@@ -71,17 +57,27 @@ class Quadratic:
         return xp.vdot(theta, y) - 0.5 * n * xp.vdot(theta, theta)
 
     @staticmethod
-    def dual_strong_concavity(n):
-        """``mu`` with ``D(theta*) - D(theta) >= mu/2 ||theta - theta*||^2`` (for gap-safe rules)."""
-        return float(n)
+    def dual_strong_concavity(y):
+        return float(y.shape[0])
 
     @staticmethod
     def cvxpy_value(pred, y):
-        """CVXPY expression of the datafit; ``pred`` a CVXPY expression of shape (n,) or (n, c)."""
         import cvxpy as cp
 
         return cp.sum_squares(pred - y) / (2 * y.shape[0])
 
+    @staticmethod
+    def check_targets(y):
+        return None  # any finite real targets
 
-#: Registered datafits by name.
-DATAFITS = {"squared": Quadratic}
+    @staticmethod
+    def example_targets(scores, rng):
+        return scores + 0.1 * rng.standard_normal(scores.shape)
+
+    @staticmethod
+    def apply_weights(X, y, w):
+        s = np.sqrt(w).astype(X.dtype)
+        return X * s[:, None], y * s.reshape((-1,) + (1,) * (y.ndim - 1))
+
+
+DATAFIT = Quadratic

@@ -1,0 +1,19 @@
+"""Broadcasting helpers for per-feature scalings and rotations of (P, d[, c]) groups."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+
+def expand(vec, Z):
+    """A per-feature vector (d,) broadcast against groups of shape (P, d[, c])."""
+    return vec.reshape((1, -1) + (1,) * (Z.ndim - 2))
+
+
+def scale_rows(Z, vec):
+    return Z * expand(vec, Z)
+
+
+def rotate(Q, U):
+    """``Q^T u_i`` for every group: (P, d[, c])."""
+    return jnp.einsum("de,pd...->pe...", Q, U)
