@@ -36,7 +36,14 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import group_lasso as _group_lasso
-from ._validation import as_float_array, check_int, check_nonnegative, check_option, check_positive
+from ._validation import (
+    as_float_array,
+    check_int,
+    check_nonnegative,
+    check_option,
+    check_positive,
+    check_sample_weight,
+)
 from .estimators import (
     GatedBase,
     GatedReLUClassifier,
@@ -49,6 +56,7 @@ from .estimators import (
 )
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
+from .problem import get_penalty
 
 __all__ = ["GatedReLURegressorCV", "GatedReLUClassifierCV"]
 
@@ -117,13 +125,17 @@ def _check_splits(cv, X, y, classifier: bool) -> list:
 # --------------------------------------------------------------------------- one fold
 
 
-def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter):
+def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter,
+                 sample_weight=None, penalty="group_l2", loss="squared"):
     """Validation scores of one fold along the path, shape (n_alphas,).
 
     ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
     "classification" (``y`` the labels, re-coded on the fold's training rows as
-    :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy).
+    :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
+    fold's training rows are weighted in the loss and its validation score is the weighted one.
     """
+    w_train = None if sample_weight is None else sample_weight[train]
+    w_test = None if sample_weight is None else sample_weight[test]
     Xb_train, Xb_test = Xb[train], Xb[test]
     if task == "classification":
         fold = SimpleNamespace()
@@ -134,18 +146,25 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     else:
         T_train = T[train]
     patterns = activation_patterns(Xb_train, gates)
-    results = _group_lasso.group_lasso_path(
-        Xb_train, T_train, patterns, alphas=alphas, tol=tol, max_iter=max_iter, solver=solver
-    )
+    try:
+        results = _group_lasso.group_lasso_path(
+            Xb_train, T_train, patterns, alphas=alphas, tol=tol, max_iter=max_iter,
+            solver=solver, sample_weight=w_train, penalty=penalty, loss=loss,
+        )
+    except ValueError as exc:
+        if "sample_weight" not in str(exc):
+            raise
+        raise ValueError(f"A cross-validation fold cannot be fitted: {exc}") from exc
     masks_test = gate_masks(Xb_test, patterns.gates)
     scores = np.empty(len(results))
     for k, res in enumerate(results):
         with jax.enable_x64(True):
             pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
         if task == "classification":
-            scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred))
+            scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
+                                       sample_weight=w_test)
         else:
-            scores[k] = mean_squared_error(T[test], pred)
+            scores[k] = mean_squared_error(T[test], pred, sample_weight=w_test)
     return scores
 
 
@@ -176,7 +195,9 @@ class _GatedReLUCVBase(GatedBase):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        penalty="group_l2",
     ):
+        self.penalty = penalty
         self.n_gates = n_gates
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -210,14 +231,26 @@ class _GatedReLUCVBase(GatedBase):
         alphas = None if self.alphas is None else _check_alphas(self.alphas)
         return solver, tol, alphas, _check_n_jobs(self.n_jobs), _check_verbose(self.verbose)
 
-    def _fit_cv(self, X, y, T):
+    def _loss(self) -> str:
+        """The datafit (classifiers override it with their ``loss``)."""
+        return "squared"
+
+    def _refit_params(self) -> dict:
+        """Extra parameters passed on to the refitted estimator (classifiers: their ``loss``)."""
+        return {}
+
+    def _fit_cv(self, X, y, T, sample_weight=None):
         """Cross-validate on ``X`` (n, p), labels or targets ``y``, coded targets ``T``; refit."""
         solver, tol, alphas, n_jobs, verbose = self._validate_cv_params(X.dtype)
+        penalty = get_penalty(self.penalty)
+        loss = self._loss()
+        w = check_sample_weight(sample_weight, X.shape[0])
         Xb = add_bias(X, self.fit_intercept)
         gates = self._make_gates(Xb)  # sampled once: every fold and the refit share them
         splits = _check_splits(self.cv, X, y, is_classifier(self))
         if alphas is None:
-            amax = _group_lasso.alpha_max(Xb, T, activation_patterns(Xb, gates))
+            amax = _group_lasso.alpha_max(Xb, T, activation_patterns(Xb, gates), loss=loss,
+                                          penalty=penalty, sample_weight=w)
             if amax > 0:
                 alphas = amax * np.geomspace(1.0, self.eps, self.n_alphas)
             else:  # y is orthogonal to every masked feature: U = 0 for every alpha (as LassoCV)
@@ -225,7 +258,8 @@ class _GatedReLUCVBase(GatedBase):
         task = self._task
         paths = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")(
             delayed(_fold_scores)(
-                task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter
+                task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter, w,
+                penalty, loss,
             )
             for train, test in splits
         )
@@ -248,7 +282,9 @@ class _GatedReLUCVBase(GatedBase):
             solver=solver,
             tol=tol,
             max_iter=self.max_iter,
-        ).fit(X, y)
+            penalty=self.penalty,
+            **self._refit_params(),
+        ).fit(X, y, sample_weight=sample_weight)
         for name in _REFIT_ATTRIBUTES:
             setattr(self, name, getattr(refit, name))
         return self
@@ -298,6 +334,8 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         Seed of the gate sampling, the same as ``GatedReLURegressor(random_state=...)``.
     verbose : int or bool, default=0
         Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
+    penalty : str or Penalty, default="group_l2"
+        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -341,7 +379,7 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Choose ``alpha_`` by cross-validation, then refit on all the data.
 
         Parameters
@@ -350,6 +388,8 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples in the loss and in the validation scores.
 
         Returns
         -------
@@ -360,7 +400,7 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
         T = y.astype(X.dtype, copy=False)
-        return self._fit_cv(X, T, T)
+        return self._fit_cv(X, T, T, sample_weight)
 
     def predict(self, X):
         """Predictions of the refitted network.
@@ -427,6 +467,8 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         Seed of the gate sampling, the same as ``GatedReLUClassifier(random_state=...)``.
     verbose : int or bool, default=0
         Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
+    penalty : str or Penalty, default="group_l2"
+        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -473,7 +515,7 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         """Alias of ``score_path_``: ndarray of shape (n_alphas, n_folds)."""
         return self.score_path_
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Choose ``alpha_`` by cross-validation, then refit on all the data.
 
         Parameters
@@ -482,6 +524,8 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
             Training inputs.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples in the loss and in the validation scores.
 
         Returns
         -------
@@ -491,7 +535,7 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         y = column_or_1d(y, warn=True)
         T = encode_labels(self, y).astype(X.dtype)
-        return self._fit_cv(X, y, T)
+        return self._fit_cv(X, y, T, sample_weight)
 
     def decision_function(self, X):
         """Scores of the refitted network.

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._validation import check_int, check_nonnegative, check_option, check_positive
 from .group_lasso import SOLVERS, solve_group_lasso
+from .problem import get_penalty
 from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks, sample_gates
@@ -82,6 +83,7 @@ class _GatedReLUMixin(GatedBase):
         max_iter=None,
         random_state=None,
         verbose=0,
+        penalty="group_l2",
     ):
         self.n_gates = n_gates
         self.alpha = alpha
@@ -92,9 +94,15 @@ class _GatedReLUMixin(GatedBase):
         self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.penalty = penalty
 
-    def _fit_targets(self, X, T):
+    def _loss(self) -> str:
+        """The datafit of this estimator (classifiers override it with their ``loss``)."""
+        return "squared"
+
+    def _fit_targets(self, X, T, sample_weight=None):
         solver = check_option(self.solver, "solver", SOLVERS)
+        penalty = get_penalty(self.penalty)
         verbose = check_int(self.verbose, "verbose", minimum=0)
         tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
@@ -102,7 +110,7 @@ class _GatedReLUMixin(GatedBase):
         Xb, patterns = self._patterns(X)
         res = solve_group_lasso(
             Xb, T, patterns, self.alpha, solver=solver, tol=tol, max_iter=self.max_iter,
-            verbose=verbose,
+            verbose=verbose, loss=self._loss(), penalty=penalty, sample_weight=sample_weight,
         )
         self.patterns_ = patterns
         self.gates_ = patterns.gates
@@ -158,6 +166,10 @@ _PARAMS_DOC = """
         Seed of the gate sampling.
     verbose : int, default=0
         Print the solver's progress (the duality gap as it falls).
+    penalty : str or Penalty, default="group_l2"
+        The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
+        ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
+        guide for the others.
 """
 
 _ATTRS_DOC = """
@@ -192,12 +204,16 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
-        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs])."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs]).
+
+        ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the loss
+        (integer weights equal repeated rows).
+        """
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
-        return self._fit_targets(X, y.astype(X.dtype, copy=False))
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
@@ -213,11 +229,15 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
         + "    classes_ : ndarray of shape (n_classes,)\n"
     )
 
-    def fit(self, X, y):
-        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).
+
+        ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the loss
+        (integer weights equal repeated rows).
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         T = encode_labels(self, y).astype(X.dtype)
-        return self._fit_targets(X, T)
+        return self._fit_targets(X, T, sample_weight)
 
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
