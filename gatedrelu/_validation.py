@@ -164,5 +164,5 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
         raise ValueError(f"sample_weight must be >= 0; got {int(np.sum(w < 0))} negative weight(s).")
     total = float(w.sum())
     if total <= 0:
-        raise ValueError("sample_weight sums to 0: at least one sample needs a positive weight.")
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     return w * (n_samples / total)

@@ -134,8 +134,13 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
     fold's training rows are weighted in the loss and its validation score is the weighted one.
     """
-    w_train = None if sample_weight is None else sample_weight[train]
     w_test = None if sample_weight is None else sample_weight[test]
+    if sample_weight is not None:  # zero weights are removed rows (see drop_unweighted)
+        train = train[sample_weight[train] > 0]
+        if train.size == 0:
+            raise ValueError("A cross-validation fold cannot be fitted: every one of its "
+                             "training rows has sample_weight 0.")
+    w_train = None if sample_weight is None else sample_weight[train]
     Xb_train, Xb_test = Xb[train], Xb[test]
     if task == "classification":
         fold = SimpleNamespace()

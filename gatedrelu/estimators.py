@@ -15,7 +15,13 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._validation import check_int, check_nonnegative, check_option, check_positive
+from ._validation import (
+    check_int,
+    check_nonnegative,
+    check_option,
+    check_positive,
+    check_sample_weight,
+)
 from .group_lasso import SOLVERS, solve_group_lasso
 from .problem import get_penalty
 from .network import GatedReLUNetwork, network_from_coef
@@ -107,6 +113,7 @@ class _GatedReLUMixin(GatedBase):
         tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
             check_int(self.max_iter, "max_iter")
+        X, T, sample_weight = drop_unweighted(X, T, sample_weight)
         Xb, patterns = self._patterns(X)
         res = solve_group_lasso(
             Xb, T, patterns, self.alpha, solver=solver, tol=tol, max_iter=self.max_iter,
@@ -247,6 +254,20 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
         """Predicted class labels of shape (n_samples,)."""
         scores = self.decision_function(X)
         return decode_scores(self.classes_, scores)
+
+
+def drop_unweighted(X, T, sample_weight):
+    """Remove the rows of weight 0, so that a zero weight is exactly removing the row.
+
+    Zero-weight rows do not enter the loss, but they would still split activation patterns (two
+    gates that differ only on such a row would count as two patterns) and so change the fitted
+    network away from the training rows. Returns ``(X, T, w)`` with ``w`` validated (or None).
+    """
+    w = check_sample_weight(sample_weight, X.shape[0])
+    if w is None or np.all(w > 0):
+        return X, T, w
+    keep = w > 0
+    return X[keep], T[keep], w[keep]
 
 
 def encode_labels(estimator, y) -> np.ndarray:

@@ -16,7 +16,8 @@ from gatedrelu import (
 from gatedrelu.datasets import make_planted
 
 
-@parametrize_with_checks([GatedReLURegressor(n_gates=20), GatedReLUClassifier(n_gates=20)])
+# tol=1e-10: check_sample_weight_equivalence compares weighted and repeated-row fits at rtol 1e-7
+@parametrize_with_checks([GatedReLURegressor(n_gates=20, tol=1e-10), GatedReLUClassifier(n_gates=20, tol=1e-10)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
