@@ -261,13 +261,14 @@ def drop_unweighted(X, T, sample_weight):
 
     Zero-weight rows do not enter the loss, but they would still split activation patterns (two
     gates that differ only on such a row would count as two patterns) and so change the fitted
-    network away from the training rows. Returns ``(X, T, w)`` with ``w`` validated (or None).
+    network away from the training rows. Returns ``(X, T, w)`` with ``w`` validated and of mean 1
+    over the rows kept (or None).
     """
     w = check_sample_weight(sample_weight, X.shape[0])
     if w is None or np.all(w > 0):
         return X, T, w
     keep = w > 0
-    return X[keep], T[keep], w[keep]
+    return X[keep], T[keep], check_sample_weight(w[keep], int(keep.sum()))
 
 
 def encode_labels(estimator, y) -> np.ndarray:

@@ -205,8 +205,10 @@ def ntk_kernel(X, X2=None) -> np.ndarray:
     -------
     K : ndarray of shape (n_samples, n_samples), or (n_new, n_samples) if ``X2`` is given
         Dtype of ``X``. Rows with zero norm give zero kernel values. The angle comes from the
-        clipped cosine, so for nearly parallel or antipodal pairs it is accurate to about
-        ``sqrt(eps)`` (the diagonal of the training kernel is exact, ``||x||^2 / 2``).
+        cosine, except for nearly parallel or antipodal pairs (``|cos| > 1 - 1e-4``), where the
+        arccos would lose half the digits (an error of about ``sqrt(eps)``): there it is
+        ``2 arcsin(||x/|x| -+ x'/|x'| || / 2)``, accurate to rounding (duplicated rows, or
+        rows scaled by sample weights, then give identical kernel values).
     """
     X = as_float_array(X, "X")
     if X2 is not None:
@@ -222,6 +224,14 @@ def ntk_kernel(X, X2=None) -> np.ndarray:
     if X2 is None:
         np.fill_diagonal(cos, 1.0)  # exact angle 0 on the diagonal
     angle = np.arccos(np.clip(cos, -1.0, 1.0))
+    rows, cols = np.nonzero((np.abs(cos) > 1 - 1e-4) & (denom > 0))
+    if rows.size:
+        unit_left = left[rows] / norm_left[rows, None]
+        unit = X[cols] / norm[cols, None]
+        parallel = cos[rows, cols] > 0
+        chord = np.linalg.norm(np.where(parallel[:, None], unit_left - unit, unit_left + unit), axis=1)
+        half = 2 * np.arcsin(np.minimum(chord / 2, 1.0))
+        angle[rows, cols] = np.where(parallel, half, np.pi - half)
     return (dot * (np.pi - angle) / (2 * np.pi)).astype(X.dtype, copy=False)
 
 

@@ -36,7 +36,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_random_state
-from .estimators import GatedBase, decode_scores, default_tol, encode_labels
+from .estimators import GatedBase, decode_scores, default_tol, drop_unweighted, encode_labels
 from .kernels import finite_ntk_kernel, ntk_kernel
 from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
 from .operator import forward
@@ -104,13 +104,18 @@ class _MKLMixin(GatedBase):
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
         return {"tol": tol, "max_iter": max_iter}
 
-    def _fit_targets(self, X, T, scores):
+    def _fit_targets(self, X, T, scores, sample_weight=None):
         kernel = self._validate_mkl_params()
         self.kernel_ = kernel
         self.path_index_ = self.path_scores_ = self.path_candidates_ = None
+        X, T, w = drop_unweighted(X, T, sample_weight)
         if kernel == "infinite_ntk":
-            return self._fit_infinite_ntk(X, T)
+            return self._fit_infinite_ntk(*_weigh(self._bias(X), T, w))
         Xb, patterns = self._patterns(X)
+        # Weighted kernel ridge is kernel ridge on rows scaled by sqrt(w) (the masking kernels
+        # are positively homogeneous in each argument and the masks do not change), see
+        # docs/math.md, "Sample weights"; X_fit_ then holds the scaled rows.
+        Xb, T = _weigh(Xb, T, w)
         path_iter = None
         if kernel in ("ntk", "uniform"):
             res = irls(Xb, T, patterns, self.alpha, init=kernel, max_iter=0)
@@ -130,8 +135,7 @@ class _MKLMixin(GatedBase):
         self.dual_gap_ = res.dual_gap
         return self
 
-    def _fit_infinite_ntk(self, X, T):
-        Xb = self._bias(X)
+    def _fit_infinite_ntk(self, Xb, T):
         n = Xb.shape[0]
         K = ntk_kernel(Xb)
         t = optimal_scale(K, T, self.alpha)
@@ -201,6 +205,14 @@ class _MKLMixin(GatedBase):
         return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
 
 
+def _weigh(Xb, T, w):
+    """Rows of ``Xb`` and ``T`` scaled by ``sqrt(w)`` (``w`` of mean 1, or None)."""
+    if w is None:
+        return Xb, T
+    s = np.sqrt(w).astype(Xb.dtype)
+    return Xb * s[:, None], T * s.reshape((-1,) + (1,) * (T.ndim - 1))
+
+
 def _network(Xb, masks, coef) -> np.ndarray:
     """``sum_i 1[g_i.x >= 0] x.u_i`` at the rows of ``Xb``."""
     with jax.enable_x64(True):
@@ -268,7 +280,8 @@ _ATTRS_DOC = """
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
     X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
-        Training inputs (with the bias column), needed by the kernels at new points.
+        Training inputs (with the bias column), needed by the kernels at new points; with
+        ``sample_weight``, the rows of positive weight scaled by ``sqrt(w)`` (mean-1 weights).
     n_iter_ : int
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
@@ -301,12 +314,17 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
-        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs])."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples[, n_outputs]).
+
+        ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the
+        squared loss (integer weights equal repeated rows).
+        """
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
-        return self._fit_targets(X, y.astype(X.dtype, copy=False), _regression_score)
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), _regression_score,
+                                 sample_weight)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
@@ -322,11 +340,15 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         + "    classes_ : ndarray of shape (n_classes,)\n"
     )
 
-    def fit(self, X, y):
-        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).
+
+        ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the
+        squared loss (integer weights equal repeated rows).
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         T = encode_labels(self, y).astype(X.dtype)
-        return self._fit_targets(X, T, _classification_score)
+        return self._fit_targets(X, T, _classification_score, sample_weight)
 
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""

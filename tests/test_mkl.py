@@ -474,9 +474,20 @@ def test_estimator_bad_input(Estimator):
         Estimator(gates=np.ones((5, 4))).fit(X, y)
 
 
+def _expected_failures(estimator):
+    if estimator.kernel == "path":
+        # "path" holds out a random share of the rows to choose its kernel: copies of a
+        # repeated row can land on both sides of that split, a weighted row cannot, so the two
+        # fits choose on different validation sets (the kernels with fixed weights pass).
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "the validation split of kernel='path' draws rows, not weight"}
+    return {}
+
+
 @parametrize_with_checks(
     [MKLRegressor(kernel=k, n_gates=12, random_state=0) for k in KERNELS]
-    + [MKLClassifier(kernel=k, n_gates=12, random_state=0) for k in KERNELS]
+    + [MKLClassifier(kernel=k, n_gates=12, random_state=0) for k in KERNELS],
+    expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
