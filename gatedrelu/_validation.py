@@ -114,12 +114,18 @@ def check_nonnegative(value, name: str) -> float:
     return value
 
 
-def check_int(value, name: str, minimum: int = 1) -> int:
-    """An integer >= ``minimum``."""
+#: Iteration counts and sizes run through int32 loop counters in the compiled solvers.
+INT32_MAX = 2**31 - 1
+
+
+def check_int(value, name: str, minimum: int = 1, maximum: int = INT32_MAX) -> int:
+    """An integer in ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}.")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}.")
     return int(value)
 
 
@@ -129,10 +135,12 @@ def check_random_state(random_state) -> np.random.Generator:
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if random_state is None or (
-        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
-    ):
-        return np.random.default_rng(random_state)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {random_state}.")
+        return np.random.default_rng(int(random_state))
+    if random_state is None:
+        return np.random.default_rng()
     raise TypeError(
         f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}."
     )

@@ -58,6 +58,10 @@ class GatedBase(BaseEstimator):
         if self.gates is None:
             return sample_gates(d, self.n_gates, random_state=self.random_state, dtype=Xb.dtype)
         G = np.asarray(self.gates)
+        if G.dtype == object or not (np.issubdtype(G.dtype, np.number) or G.dtype == bool):
+            raise ValueError(f"gates must be numeric, got dtype {G.dtype}.")
+        if np.iscomplexobj(G):
+            raise ValueError(f"gates must be real, got complex dtype {G.dtype}.")
         if G.ndim != 2 or G.shape[0] != d or G.shape[1] < 1:
             extra = " (n_features + 1: bias entry last, since fit_intercept=True)" if self.fit_intercept else ""
             raise ValueError(

@@ -35,6 +35,7 @@ from ._validation import (
 )
 from .operator import power_lipschitz
 from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, get_penalty
+from .problem.scaling import rescale
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
 from .solvers import cvxpy as _cvxpy_solver
 from .solvers import newton as _newton
@@ -253,6 +254,11 @@ def _hint(solver: str, status: str, problem: Problem) -> str:
     if solver == "cvxpy":
         return "Try solver='auto'."
     tips = ["increase max_iter", "loosen tol"]
+    ratio = problem.alpha / max(_alpha_max_of_problem(problem), np.finfo(float).tiny)
+    if ratio < 1e-6:
+        tips.insert(0, f"alpha is {ratio:.1e} x alpha_max, so the problem is nearly "
+                       "unregularised (an interpolation problem, ill-posed and slow): choose alpha "
+                       "relative to alpha_max(X, y, patterns), as the CV estimators do")
     newton_ok = REGISTRY["newton"].supports(problem) is None
     if solver not in ("newton", "auto") and newton_ok:
         tips.append("try solver='newton' (second order, insensitive to conditioning)")
@@ -264,6 +270,11 @@ def _hint(solver: str, status: str, problem: Problem) -> str:
     return "To fix: " + "; ".join(tips) + "."
 
 
+def _alpha_max_of_problem(problem: Problem) -> float:
+    X, y = problem.X.astype(np.float64), problem.y.astype(np.float64)
+    return alpha_max_of(X, problem.M, y, problem.datafit, problem.penalty)
+
+
 def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stacklevel=3):
     """Run a registered solver, then certify its answer with the full-problem gap."""
     spec = REGISTRY[solver]
@@ -272,15 +283,27 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         raise ValueError(f"solver={solver!r} cannot solve this problem: {why}.")
     max_iter = spec.default_max_iter if max_iter is None else max_iter
     opts = {k: v for k, v in options.items() if v is not None and k in spec.options}
-    out = spec.solve(problem, U0, tol, max_iter, **opts)
-    coef = np.asarray(out.coef, dtype=problem.X.dtype)
-    cert = certify_numpy(problem, coef)
-    converged = bool(cert.finite and cert.dual_gap <= tol * cert.objective)
+    # data far from unit scale are solved exactly rescaled (powers of two), see problem/scaling.py
+    scaled, scaling = rescale(problem)
+    if not scaling.identity:
+        U0 = scaling.coef_to_scaled(U0)
+        if "lipschitz" in opts:
+            opts["lipschitz"] *= scaling.lipschitz_factor
+        if "alpha_prev" in opts:
+            opts["alpha_prev"] *= scaling.alpha_factor
+    out = spec.solve(scaled, U0, tol, max_iter, **opts)
+    cert = certify_numpy(scaled, np.asarray(out.coef, dtype=problem.X.dtype))
+    coef = np.asarray(scaling.coef_from_scaled(out.coef), dtype=problem.X.dtype)
+    objective = cert.objective * scaling.objective_factor
+    dual_gap = cert.dual_gap * scaling.objective_factor
+    lipschitz = None if out.lipschitz is None else out.lipschitz / scaling.lipschitz_factor
+    finite = cert.finite and np.isfinite(objective) and np.all(np.isfinite(coef))
+    converged = bool(finite and dual_gap <= tol * objective)
     steps = out.info.get("steps")
     status = "; ".join(steps) if steps else out.status
     result = GroupLassoResult(
-        coef, cert.objective, cert.dual_gap, int(out.n_iter), converged, problem.alpha,
-        out.lipschitz, solver, status, out.info,
+        coef, objective, dual_gap, int(out.n_iter), converged, problem.alpha,
+        lipschitz, solver, status, out.info,
     )
     if not converged:
         what = (f"reached max_iter={max_iter}" if out.status == "max_iter"
@@ -288,7 +311,7 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         warnings.warn(
             f"solver={solver!r} {what} after {out.n_iter} iterations with duality gap "
             f"{cert.dual_gap:.3e} (relative {result.relative_gap:.3e} > tol={tol:.1e}). "
-            + _hint(solver, status, problem),
+            + _hint(solver, status, scaled),
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

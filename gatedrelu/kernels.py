@@ -53,6 +53,23 @@ def _check_data(X, patterns, X2):
     """Validate ``X`` (n, d), ``patterns`` computed on it and optional ``X2`` (n2, d)."""
     X = as_float_array(X, "X")
     n, d = X.shape
+    if not isinstance(patterns, ActivationPatterns):
+        masks = np.asarray(patterns)
+        if masks.ndim != 2 or masks.dtype != bool:
+            raise TypeError(
+                "patterns must be an ActivationPatterns (from activation_patterns or "
+                "enumerate_patterns) or a boolean mask array of shape (n_samples, n_patterns); "
+                f"got {type(patterns).__name__}"
+                + (f" of dtype {masks.dtype} and shape {masks.shape}." if masks.ndim else ".")
+            )
+        if masks.shape[0] != n:
+            raise ValueError(f"the masks have {masks.shape[0]} rows but X has {n} samples.")
+        if X2 is not None:
+            raise ValueError(
+                "a kernel at new points X2 needs the gates of the patterns: pass an "
+                "ActivationPatterns instead of a raw mask array."
+            )
+        return X, None, masks, None
     masks = np.asarray(patterns.masks)
     gates = np.asarray(patterns.gates)
     if masks.ndim != 2 or masks.shape[0] != n:
@@ -90,9 +107,10 @@ def masking_kernel(X, patterns, weights, X2=None, *, chunk_size: int = _DEFAULT_
     ----------
     X : array-like of shape (n_samples, n_features)
         Training inputs as the solver sees them (bias column included).
-    patterns : ActivationPatterns
+    patterns : ActivationPatterns or bool ndarray of shape (n_samples, n_patterns)
         Patterns computed on ``X``: ``masks`` of shape (n_samples, n_patterns) and ``gates`` of
-        shape (n_features, n_patterns).
+        shape (n_features, n_patterns). A raw mask array is enough for the kernel on ``X``
+        itself; ``X2`` needs the gates.
     weights : array-like of shape (n_patterns,)
         Nonnegative kernel weights ``eta``.
     X2 : array-like of shape (n_new, n_features), optional
@@ -150,6 +168,12 @@ def finite_ntk_kernel(X, patterns, X2=None, *, chunk_size: int = _DEFAULT_CHUNK)
     masking cross kernel with the exact cell measures. A pattern without any sampled gate (only in
     hand-built patterns) falls back to its representative gate.
     """
+    if not isinstance(patterns, ActivationPatterns):
+        raise TypeError(
+            "finite_ntk_kernel needs an ActivationPatterns (its NTK weights count the sampled "
+            f"gates of each pattern), got {type(patterns).__name__}; for given weights use "
+            "masking_kernel(X, masks, weights)."
+        )
     if X2 is None:
         return masking_kernel(X, patterns, patterns.ntk_weights, chunk_size=chunk_size)
     X, X2, M, G = _check_data(X, patterns, X2)

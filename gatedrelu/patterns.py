@@ -40,8 +40,17 @@ def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.f
     """
     n_features = check_int(n_features, "n_features")
     n_gates = check_int(n_gates, "n_gates")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}.") from exc
+    if not np.issubdtype(dt, np.floating):
+        raise ValueError(
+            f"dtype must be a floating dtype (float32 or float64), got {dt}: Gaussian gates "
+            "cast to integers would be truncated (most of them to 0)."
+        )
     rng = check_random_state(random_state)
-    return rng.standard_normal((n_features, n_gates)).astype(dtype, copy=False)
+    return rng.standard_normal((n_features, n_gates)).astype(dt, copy=False)
 
 
 def gate_masks(X, gates) -> np.ndarray:

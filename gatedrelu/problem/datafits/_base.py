@@ -34,6 +34,9 @@ class Datafit:
     affine_gradient = False
     #: Whether the targets are class codes (the estimators encode labels for it).
     classification = False
+    #: Whether ``f(s z; s y) = s^2 f(z; y)``, so that the targets can be rescaled exactly
+    #: (:mod:`gatedrelu.problem.scaling`).
+    scalable_targets = False
 
     def _params(self) -> tuple:
         return ()

@@ -24,6 +24,7 @@ class Quadratic(Datafit):
     #: The gradient is affine in the predictions, so an extrapolated point's gradient is the
     #: same combination of the gradients (FISTA then needs one adjoint per iteration).
     affine_gradient = True
+    scalable_targets = True
 
     @staticmethod
     def value(z, y):

@@ -1,0 +1,98 @@
+r"""Exact rescaling of problems whose data are far from unit scale.
+
+For ``X' = X / s_x`` and, when the loss allows it (the squared loss is homogeneous of degree 2 in
+``(z, y)``), ``y' = y / s_y``, with ``alpha' = alpha / (s_x s_y)``, the program of ``(X', y')``
+solved by ``V`` is the original one solved by ``U = (s_y / s_x) V``, with
+``F(U) = s_y^2 F'(V)`` and the same relative gap (``docs/math.md``, "Scale"). ``s_x`` and ``s_y``
+are powers of two, so the scaling itself is exact in floating point. It is applied only when the
+data's scale is extreme (more than ``2**LIMIT`` away from 1): ordinary problems are solved
+unchanged, and data scaled by ``1e100`` give the same network as the unscaled data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = ["Scaling", "rescale", "LIMIT"]
+
+#: Rescale when the RMS of X or y is outside [2**-LIMIT, 2**LIMIT].
+LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """``s_x`` and ``s_y`` (powers of two; 1.0 when nothing is rescaled)."""
+
+    sx: float = 1.0
+    sy: float = 1.0
+
+    @property
+    def identity(self) -> bool:
+        return self.sx == 1.0 and self.sy == 1.0
+
+    def coef_to_scaled(self, U):
+        return U if self.identity else U * (self.sx / self.sy)
+
+    def coef_from_scaled(self, V):
+        return V if self.identity else V * (self.sy / self.sx)
+
+    @property
+    def objective_factor(self) -> float:
+        """``F = objective_factor * F'``."""
+        return self.sy * self.sy
+
+    @property
+    def alpha_factor(self) -> float:
+        """``alpha' = alpha * alpha_factor``."""
+        return 1.0 / (self.sx * self.sy)
+
+    @property
+    def lipschitz_factor(self) -> float:
+        """``L' = L * lipschitz_factor`` (curvature of the loss in the coefficients)."""
+        return 1.0 / (self.sx * self.sx)
+
+
+def _power_of_two(rms: float) -> float:
+    if not np.isfinite(rms) or rms <= 0:
+        return 1.0
+    e = int(np.round(np.log2(rms)))
+    return float(2.0 ** e) if abs(e) > LIMIT else 1.0
+
+
+def _rms(a: np.ndarray) -> float:
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    if m == 0 or not np.isfinite(m):
+        return m
+    return m * float(np.sqrt(np.mean((a / m) ** 2)))  # no overflow for entries near 1e300
+
+
+def rescale(problem):
+    """``(scaled problem, Scaling)``; raises a ValueError when the objective cannot be
+    represented in the working precision whatever the scaling (targets near the overflow limit
+    of a loss that squares them)."""
+    sx = _power_of_two(_rms(problem.X))
+    scalable = getattr(problem.datafit, "scalable_targets", False)
+    sy = _power_of_two(_rms(problem.y)) if scalable else 1.0
+    if scalable:
+        big = float(np.max(np.abs(problem.y))) if problem.y.size else 0.0
+        limit = float(np.sqrt(np.finfo(problem.X.dtype).max / 8))
+        if big > limit:
+            raise ValueError(
+                f"y has values up to {big:.3g}: the squared loss of such targets (about "
+                f"{big:.1e}^2) exceeds the range of {problem.X.dtype} (max "
+                f"{np.finfo(problem.X.dtype).max:.1e}), so no objective or duality gap can be "
+                "computed. Rescale y (e.g. divide it by its standard deviation)."
+            )
+    scaling = Scaling(sx, sy)
+    if scaling.identity:
+        return problem, scaling
+    dt = problem.X.dtype
+    scaled = replace(
+        problem,
+        X=(problem.X / dt.type(sx)).astype(dt),
+        y=(problem.y / dt.type(sy)).astype(dt),
+        alpha=problem.alpha * scaling.alpha_factor,
+    )
+    return scaled, scaling
