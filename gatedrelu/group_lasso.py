@@ -296,7 +296,11 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
     coef = np.asarray(scaling.coef_from_scaled(out.coef), dtype=problem.X.dtype)
     objective = cert.objective * scaling.objective_factor
     dual_gap = cert.dual_gap * scaling.objective_factor
-    lipschitz = None if out.lipschitz is None else out.lipschitz / scaling.lipschitz_factor
+    lipschitz = None
+    if out.lipschitz is not None:
+        with np.errstate(over="ignore", divide="ignore"):
+            lipschitz = out.lipschitz * scaling.sx * scaling.sx
+        lipschitz = float(lipschitz) if np.isfinite(lipschitz) and lipschitz > 0 else None
     finite = cert.finite and np.isfinite(objective) and np.all(np.isfinite(coef))
     converged = bool(finite and dual_gap <= tol * objective)
     steps = out.info.get("steps")

@@ -41,6 +41,7 @@ from .kernels import finite_ntk_kernel, ntk_kernel
 from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
+from .problem.scaling import check_moderate_scale
 
 __all__ = ["MKLRegressor", "MKLClassifier", "KERNELS"]
 
@@ -109,6 +110,8 @@ class _MKLMixin(GatedBase):
         self.kernel_ = kernel
         self.path_index_ = self.path_scores_ = self.path_candidates_ = None
         X, T, w = drop_unweighted(X, T, sample_weight)
+        check_moderate_scale(X, "X", "the MKL estimators")
+        check_moderate_scale(T, "y", "the MKL estimators")
         if kernel == "infinite_ntk":
             return self._fit_infinite_ntk(*_weigh(self._bias(X), T, w))
         Xb, patterns = self._patterns(X)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["Scaling", "rescale", "LIMIT"]
+__all__ = ["Scaling", "rescale", "LIMIT", "check_moderate_scale"]
 
 #: Rescale when the RMS of X or y is outside [2**-LIMIT, 2**LIMIT].
 LIMIT = 20
@@ -50,8 +50,9 @@ class Scaling:
 
     @property
     def lipschitz_factor(self) -> float:
-        """``L' = L * lipschitz_factor`` (curvature of the loss in the coefficients)."""
-        return 1.0 / (self.sx * self.sx)
+        """``L' = L * lipschitz_factor`` (curvature of the loss in the coefficients; ``L`` itself
+        may not be representable, the public layer then reports no step-size constant)."""
+        return 1.0 / self.sx / self.sx
 
 
 def _power_of_two(rms: float) -> float:
@@ -96,3 +97,23 @@ def rescale(problem):
         alpha=problem.alpha * scaling.alpha_factor,
     )
     return scaled, scaling
+
+
+#: Kernel methods (which form X X^T and solve with it) accept data whose RMS is within
+#: [2**-KERNEL_LIMIT, 2**KERNEL_LIMIT]; squares and kernel solves stay far from over/underflow.
+KERNEL_LIMIT = 200
+
+
+def check_moderate_scale(a: np.ndarray, name: str, what: str) -> None:
+    """Raise a ValueError when the RMS of ``a`` (non-zero) is outside the range kernel methods
+    can handle (``2**-KERNEL_LIMIT`` to ``2**KERNEL_LIMIT``, about ``1e-60`` to ``1e60``)."""
+    rms = _rms(np.asarray(a))
+    if rms == 0:
+        return
+    if not (2.0 ** -KERNEL_LIMIT <= rms <= 2.0 ** KERNEL_LIMIT):
+        raise ValueError(
+            f"{name} has root-mean-square {rms:.3g}: {what} work with its squares and cannot "
+            f"certify a fit of data this far from unit scale (accepted: about 1e-60 to 1e60). "
+            f"Standardise {name} (e.g. StandardScaler), or use GatedReLURegressor / "
+            "GatedReLUClassifier, which rescale such data exactly."
+        )
