@@ -108,7 +108,7 @@ def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaS
     status = jnp.where(
         ~(jnp.isfinite(F_new) & jnp.isfinite(gap_new)), 3, jnp.where(ok, 0, 4)
     ).astype(jnp.int32)
-    return FistaState(
+    new = FistaState(
         U=U_new,
         U_prev=state.U,
         Z=Z_new,
@@ -122,6 +122,10 @@ def _step(datafit, penalty, X, M, y, alpha, metric, state: FistaState) -> FistaS
         n_iter=state.n_iter + 1,
         status=status,
     )
+    # a step that failed the sufficient-decrease test (backtracking exhausted) or overflowed is
+    # not taken: the loop stops at the last good iterate with the failure in ``status``
+    kept = state._replace(n_iter=state.n_iter + 1, status=status)
+    return jax.tree.map(lambda a, b: jnp.where(status == 0, a, b), new, kept)
 
 
 @partial(jax.jit, static_argnums=(0, 1))
