@@ -41,6 +41,7 @@ monotonicity guarantees above hold for every accepted step.
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass
 from functools import partial
@@ -570,6 +571,7 @@ def irls(
     cholesky_max_n: int = CHOLESKY_MAX_N,
     cg_tol: float = 1e-10,
     cg_max_iter: int = 10_000,
+    verbose: int = 0,
 ) -> MKLResult:
     """Iteratively reweighted kernel ridge from a kernel shape to the optimal MKL kernel.
 
@@ -611,6 +613,9 @@ def irls(
         Relative residual at which CG stops.
     cg_max_iter : int, default 10000
         CG iterations per solve.
+    verbose : int, default 0
+        Print one line per IRLS iteration (objective, relative gap, smoothing, which step was
+        taken, elapsed time); ``verbose=1`` prints every 10th iteration and the last one.
 
     Returns
     -------
@@ -663,6 +668,7 @@ def irls(
     cholesky_max_n = check_int(cholesky_max_n, "cholesky_max_n")
     cg_tol = check_positive(cg_tol, "cg_tol")
     cg_max_iter = check_int(cg_max_iter, "cg_max_iter")
+    verbose = check_int(verbose, "verbose", minimum=0)
     floor = TOL_FLOOR_EPS * float(np.finfo(X.dtype).eps)
     if tol < floor:
         warnings.warn(
@@ -683,6 +689,7 @@ def irls(
             eta = _check_weights(init, P, X.dtype, "init")
             scale = float(eta.sum())
         loop = _IRLSLoop(X, M, y, alpha, ridge, eps0, eps_decay, anderson, newton)
+        loop.verbose = verbose
         result = loop.run(eta, scale, tol, max_iter)
     if dtype == np.float64:
         return result
@@ -718,6 +725,8 @@ def _bounded_newton(H, g, x0):
 
 class _IRLSLoop:
     """The IRLS outer loop (plain Python around compiled products and dense factorisations)."""
+
+    verbose = 0
 
     def __init__(self, X, M, y, alpha, ridge, eps0, eps_decay, anderson, newton):
         self.X, self.M, self.y, self.alpha = X, M, y, alpha
@@ -775,6 +784,7 @@ class _IRLSLoop:
         eps = self.eps0 * (float(eta.sum()) / P) ** 2 / self.eps_decay
         hist = {key: [] for key in ("F", "J", "Jeps", "gap", "eps", "eta")}
         memory_eta, memory_target = [], []
+        start = time.perf_counter()
         it = self.evaluate(eta)
         k = 0
         best = np.inf, 0  # best relative gap and its iteration
@@ -788,7 +798,11 @@ class _IRLSLoop:
             if relative < 0.9 * best[0]:
                 best = relative, k
             stalled = k - best[1] >= STALL_ITER
-            if converged or k == max_iter or stalled:
+            done = converged or k == max_iter or stalled
+            if self.verbose and (self.verbose > 1 or k % 10 == 0 or done):
+                print(f"[irls] iter {k:4d}  F {it.F:.10g}  rel gap {relative:.2e}  eps {eps:.1e}  "
+                      f"{time.perf_counter() - start:.2f} s", flush=True)
+            if done:
                 break
             # Plain IRLS step: exact minimisation of G_eps(U_k, .), so J_eps(plain) <= F_eps(U_k).
             floor = WEIGHT_FLOOR * float(it.eta.max())

@@ -71,6 +71,7 @@ class _MKLMixin(GatedBase):
         random_state=None,
         validation_fraction=0.2,
         n_path=10,
+        verbose=0,
     ):
         self.kernel = kernel
         self.n_gates = n_gates
@@ -82,6 +83,7 @@ class _MKLMixin(GatedBase):
         self.random_state = random_state
         self.validation_fraction = validation_fraction
         self.n_path = n_path
+        self.verbose = verbose
 
     def _validate_mkl_params(self):
         kernel = check_option(self.kernel, "kernel", KERNELS)
@@ -98,12 +100,13 @@ class _MKLMixin(GatedBase):
         ):
             raise ValueError(f"validation_fraction must be in (0, 1); got {frac!r}.")
         check_int(self.n_path, "n_path", minimum=2)
+        check_int(self.verbose, "verbose", minimum=0)
         return kernel
 
     def _irls_options(self, dtype):
         tol = default_tol(dtype) if self.tol is None else float(self.tol)
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
-        return {"tol": tol, "max_iter": max_iter}
+        return {"tol": tol, "max_iter": max_iter, "verbose": self.verbose}
 
     def _fit_targets(self, X, T, scores, sample_weight=None):
         kernel = self._validate_mkl_params()
@@ -261,6 +264,9 @@ _PARAMS_DOC = """
     n_path : int, default=10
         Number of IRLS iterates compared on the validation part ("path" only), spaced
         geometrically in the iteration number; the first (NTK) and last (optimal) are included.
+    verbose : int, default=0
+        Print the IRLS iterations ("optimal", "path"): objective and relative duality gap as
+        they fall; 1 prints every 10th iteration, 2 every one.
 """
 
 _ATTRS_DOC = """

@@ -168,3 +168,21 @@ def test_solver_invariants(seed, log_scale, frac, solver, max_iter):
     if frac >= 1:
         assert not np.any(res.coef)
         assert res.converged
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("Estimator, pattern", [
+    (MKLRegressor, r"\[irls\] iter +\d+ +F (\S+) +rel gap (\S+)"),
+    (GatedReLURegressor, r"rel gap (\S+)"),
+])
+def test_verbose_reports_the_gap_as_it_falls(data, capsys, Estimator, pattern):
+    X, y, _ = data
+    model = Estimator(alpha=1e-3, verbose=1, random_state=0).fit(X[:, :-1], y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if re.search(pattern, ln)]
+    assert lines, "verbose=1 printed no progress line"
+    gaps = [float(re.search(pattern, ln).groups()[-1]) for ln in lines]
+    # the last line is the certified result of the fit
+    assert gaps[-1] == pytest.approx(model.dual_gap_ / model.objective_, rel=0.02)
+    assert gaps[-1] <= 1e-6 < gaps[0] or len(gaps) == 1
