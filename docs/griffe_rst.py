@@ -10,6 +10,8 @@ documentation build only; the source is untouched):
   ``obj``) become optional cross-references (a link when the target is documented, else code);
   a ``~`` shows only the last component, relative names are looked up next to the object;
 * definition lists whose terms are ``literals`` become Markdown definition lists;
+* parameter lines such as ``X, y : as in :func:`irls``` (prose in numpydoc's type slot, which is
+  rendered as code) get the prose as their description;
 * ``docs/math.md`` (the repository's page on the mathematics) links to the Mathematics
   page of this site;
 * a ``Methods`` section in a module docstring is titled "Methods compared" (numpydoc reserves
@@ -37,6 +39,9 @@ _DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. (?P<name>math|code-block|code)::\
 _LITERAL_TERM = re.compile(r"^(?P<indent>\s*)``[^`]+``.*$")
 _MATH_REF = re.compile(r"``docs/math\.md``")
 _MODULE_METHODS = re.compile(r"^([ \t]*)Methods\n[ \t]*-{7,}[ \t]*\n", re.M)
+# "name : as in :func:`x`" puts prose in numpydoc's type slot, which is rendered as code (any link
+# in it then shows as escaped HTML): such prose moves to the description.
+_PROSE_TYPE = re.compile(r"^(?P<indent>[ \t]*)(?P<names>[\w*][\w*, ]*?) : (?P<prose>(?:[Aa]s in|[Oo]bjects? of|[Ss]ee) .*)$")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,6 +102,23 @@ def _definition_lists(lines: list[str]) -> list[str]:
     return out
 
 
+def _prose_types(lines: list[str]) -> list[str]:
+    """``name : as in ...`` parameter lines -> ``name`` with the prose as its description."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        match = _PROSE_TYPE.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        indent, prose = match["indent"], match["prose"]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        deeper = nxt.strip() and _indent_of(nxt) > _indent_of(line)
+        out.append(indent + match["names"])
+        sentence = prose[0].upper() + prose[1:]
+        out.append(indent + "    " + sentence + ("" if sentence.endswith(".") or deeper else "."))
+    return out
+
+
 class RstToMarkdown(griffe.Extension):
     """Rewrite reStructuredText constructs in docstrings to Markdown (see the module docstring)."""
 
@@ -121,7 +143,7 @@ class RstToMarkdown(griffe.Extension):
             # numpydoc reserves "Methods" for the methods of a class; a module docstring section
             # of that name (the compared methods of an experiment) is not a list of functions.
             text = _MODULE_METHODS.sub(r"\1Methods compared\n\1----------------\n", text)
-        lines = _definition_lists(_directives(text.splitlines()))
+        lines = _prose_types(_definition_lists(_directives(text.splitlines())))
         text = "\n".join(lines)
         text = _MATH_ROLE.sub(lambda m: f"${m[1]}$", text)
         text = _ROLE.sub(lambda m: _reference(m[2], m[3], obj, loader), text)

@@ -150,7 +150,12 @@ class _GatedReLUMixin(GatedBase):
         return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
 
 
-_PARAMS_DOC = """
+
+
+
+class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
+    """Two-layer gated ReLU regression network trained to its global optimum.
+
     Parameters
     ----------
     n_gates : int, default=100
@@ -181,9 +186,7 @@ _PARAMS_DOC = """
         The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
         ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
         guide for the others.
-"""
 
-_ATTRS_DOC = """
     Attributes
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
@@ -193,6 +196,7 @@ _ATTRS_DOC = """
     patterns_ : ActivationPatterns
         Activation patterns of the gates on the training data.
     n_iter_ : int
+        Iterations of the solver.
     dual_gap_ : float
         Absolute duality gap at ``coef_``.
     objective_ : float
@@ -200,15 +204,8 @@ _ATTRS_DOC = """
     n_active_neurons_ : int
         Number of non-zero groups.
     n_features_in_ : int
-"""
-
-
-class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
-    __doc__ = (
-        "Two-layer gated ReLU regression network trained to its global optimum.\n"
-        + _PARAMS_DOC
-        + _ATTRS_DOC
-    )
+        Number of features seen in ``fit``.
+    """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -232,13 +229,62 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
 
 
 class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
-    __doc__ = (
-        "Two-layer gated ReLU classifier trained to its global optimum.\n\n"
-        "Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).\n"
-        + _PARAMS_DOC
-        + _ATTRS_DOC
-        + "    classes_ : ndarray of shape (n_classes,)\n"
-    )
+    """Two-layer gated ReLU classifier trained to its global optimum.
+
+    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).
+
+    Parameters
+    ----------
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
+    alpha : float, default=1e-3
+        Weight decay, scaled as in ``docs/math.md``: the objective is
+        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||``.
+    fit_intercept : bool, default=True
+        Append a constant column so every neuron has its own bias; gates then have
+        ``n_features + 1`` entries, bias last.
+    gates : array-like of shape (n_features [+ 1], m), default=None
+        User-supplied gate vectors, used instead of sampling.
+    solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
+        ``"auto"`` picks by problem size and switches solver when progress stalls;
+        ``"working_set"`` (FISTA on working sets with gap-safe screening), ``"newton"``
+        (projected Newton on the kernel weights, n <= 4000), ``"fista"`` (plain accelerated
+        proximal gradient) and ``"cvxpy"`` (the exact CVXPY/Clarabel reference) force one.
+        Every solver stops on the same certified duality gap.
+    tol : float, default=None
+        Relative duality-gap tolerance; None means 1e-6 for float64 input and 1e-5 for float32.
+    max_iter : int, default=None
+        Iteration limit of the solver (None: the solver's default).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gate sampling.
+    verbose : int, default=0
+        Print the solver's progress (the duality gap as it falls).
+    penalty : str or Penalty, default="group_l2"
+        The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
+        ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
+        guide for the others.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
+        Group-lasso coefficients ``u_i``, one group per activation pattern.
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns)
+        Representative gate of each pattern.
+    patterns_ : ActivationPatterns
+        Activation patterns of the gates on the training data.
+    n_iter_ : int
+        Iterations of the solver.
+    dual_gap_ : float
+        Absolute duality gap at ``coef_``.
+    objective_ : float
+        Group-lasso objective at ``coef_``.
+    n_active_neurons_ : int
+        Number of non-zero groups.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    """
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).

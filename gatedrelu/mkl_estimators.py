@@ -237,7 +237,12 @@ def _classification_score(T, pred):
     return (-float(accuracy), float(np.mean((pred - T) ** 2)))
 
 
-_PARAMS_DOC = """
+
+
+
+class MKLRegressor(RegressorMixin, _MKLMixin):
+    """Kernel ridge regression with masking kernels: NTK, uniform, optimal MKL, or the path.
+
     Parameters
     ----------
     kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path"}, default="optimal"
@@ -267,9 +272,7 @@ _PARAMS_DOC = """
     verbose : int, default=0
         Print the IRLS iterations ("optimal", "path"): objective and relative duality gap as
         they fall; 1 prints every 10th iteration, 2 every one.
-"""
 
-_ATTRS_DOC = """
     Attributes
     ----------
     weights_ : ndarray of shape (n_patterns,) or None
@@ -308,15 +311,8 @@ _ATTRS_DOC = """
         "path": validation score of each candidate (mean squared error for regression, minus
         the accuracy for classification, ties broken by the squared error; lower is better).
     n_features_in_ : int
-"""
-
-
-class MKLRegressor(RegressorMixin, _MKLMixin):
-    __doc__ = (
-        "Kernel ridge regression with masking kernels: NTK, uniform, optimal MKL, or the path.\n"
-        + _PARAMS_DOC
-        + _ATTRS_DOC
-    )
+        Number of features seen in ``fit``.
+    """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -341,13 +337,82 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
 
 
 class MKLClassifier(ClassifierMixin, _MKLMixin):
-    __doc__ = (
-        "Kernel ridge classifier with masking kernels: NTK, uniform, optimal MKL, or the path.\n\n"
-        "Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).\n"
-        + _PARAMS_DOC
-        + _ATTRS_DOC
-        + "    classes_ : ndarray of shape (n_classes,)\n"
-    )
+    """Kernel ridge classifier with masking kernels: NTK, uniform, optimal MKL, or the path.
+
+    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).
+
+    Parameters
+    ----------
+    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path"}, default="optimal"
+        Kernel weights (see :mod:`gatedrelu.mkl_estimators`).
+    n_gates : int, default=100
+        Number of Gaussian gate vectors sampled (ignored if ``gates`` is given, and by
+        ``"infinite_ntk"``).
+    alpha : float, default=1e-3
+        Regularisation of the group lasso (``docs/math.md``); kernel ridge with ridge
+        ``n * alpha`` on the kernel ``K_eta``.
+    fit_intercept : bool, default=True
+        Append a constant column (each neuron's bias; gates get ``n_features + 1`` entries).
+    gates : array-like of shape (n_features [+ 1], m), default=None
+        User-supplied gates, used instead of sampling.
+    tol : float, default=None
+        Relative duality-gap tolerance of IRLS ("optimal", "path"); None: 1e-6 for float64 input,
+        1e-5 for float32.
+    max_iter : int, default=None
+        IRLS iteration limit (None: 500).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the gates and of the validation split of "path".
+    validation_fraction : float, default=0.2
+        Share of the samples held out to choose the kernel along the path ("path" only).
+    n_path : int, default=10
+        Number of IRLS iterates compared on the validation part ("path" only), spaced
+        geometrically in the iteration number; the first (NTK) and last (optimal) are included.
+    verbose : int, default=0
+        Print the IRLS iterations ("optimal", "path"): objective and relative duality gap as
+        they fall; 1 prints every 10th iteration, 2 every one.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_patterns,) or None
+        Kernel weights ``eta`` (None for "infinite_ntk").
+    kernel_scale_ : float
+        Total weight ``t = sum(weights_)`` (for "infinite_ntk" the scale of the closed-form NTK).
+    patterns_ : ActivationPatterns or None
+        Activation patterns of the gates on the training data (for "path": of the representative
+        gates of the training part, on all the data). None for "infinite_ntk".
+    gates_ : ndarray of shape (n_features [+ 1], n_patterns) or None
+        Representative gate of each pattern.
+    coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
+        Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
+        predictions on the training data are the kernel ridge fitted values. For "ntk" the
+        network uses the representative gates only, while predictions at new points use every
+        sampled gate. None for "infinite_ntk" (no finite network).
+    dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
+    X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
+        Training inputs (with the bias column), needed by the kernels at new points; with
+        ``sample_weight``, the rows of positive weight scaled by ``sqrt(w)`` (mean-1 weights).
+    n_iter_ : int
+        Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
+        of the IRLS run on the training part), 1 for fixed kernels.
+    objective_ : float or None
+        Group-lasso objective of ``coef_`` (None for "infinite_ntk").
+    dual_gap_ : float or None
+        Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_ : str
+        The fitted ``kernel``.
+    path_index_ : int or None
+        "path": the chosen IRLS iterate (0 is the NTK).
+    path_candidates_ : ndarray of int or None
+        "path": the IRLS iterates compared on the validation part.
+    path_scores_ : ndarray or None
+        "path": validation score of each candidate (mean squared error for regression, minus
+        the accuracy for classification, ties broken by the squared error; lower is better).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    """
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).

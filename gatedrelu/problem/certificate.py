@@ -45,8 +45,8 @@ class Problem:
     alpha : float
         Regularisation strength.
     datafit, penalty : objects of :mod:`gatedrelu.problem.datafits` / ``penalties``
-    constraint : None or an object of :mod:`gatedrelu.problem.constraints`
-        Linear constraints on the groups (the cone constraints of convex ReLU networks); only
+    constraint : object or None
+        A constraint of :mod:`gatedrelu.problem.constraints`: linear constraints on the groups (the cone constraints of convex ReLU networks); only
         solvers whose ``supports`` accepts them solve such a problem.
     """
 
