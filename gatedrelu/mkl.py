@@ -65,6 +65,7 @@ from ._validation import (
 from .group_lasso import TOL_FLOOR_EPS
 from .kernels import masking_kernel
 from .operator import adjoint, forward, group_norms
+from .patterns import ActivationPatterns
 from .problem import GroupL2, Quadratic
 from .problem.certificate import certify as _gl_certify
 
@@ -240,6 +241,12 @@ def kernel_shape(patterns, kind: Init = "ntk") -> np.ndarray:
     mu : ndarray of shape (n_patterns,)
     """
     kind = check_option(kind, "init", INITS)
+    if not isinstance(patterns, ActivationPatterns):
+        raise TypeError(
+            "kernel_shape needs an ActivationPatterns (from activation_patterns or "
+            f"enumerate_patterns), got {type(patterns).__name__}: the NTK shape counts the "
+            "sampled gates of each pattern."
+        )
     P = np.asarray(patterns.masks).shape[1]
     if kind == "uniform":
         return np.full(P, 1.0 / P)

@@ -186,3 +186,13 @@ def test_verbose_reports_the_gap_as_it_falls(data, capsys, Estimator, pattern):
     # the last line is the certified result of the fit
     assert gaps[-1] == pytest.approx(model.dual_gap_ / model.objective_, rel=0.02)
     assert gaps[-1] <= 1e-6 < gaps[0] or len(gaps) == 1
+
+
+def test_mkl_functions_say_they_need_activation_patterns(data):
+    from gatedrelu.mkl import irls, kernel_shape, mkl_objective
+
+    X, y, p = data
+    for call in (lambda: kernel_shape(p.masks), lambda: irls(X, y, p.masks, 0.1),
+                 lambda: mkl_objective(X, y, p.masks, np.ones(p.n_patterns), 0.1)):
+        with pytest.raises(TypeError, match="ActivationPatterns"):
+            call()
