@@ -29,3 +29,36 @@ def discover(package: str, path, attribute: str, kind=None) -> dict:
             raise RuntimeError(f"two {package} modules register the name {obj.name!r}")
         found[obj.name] = obj
     return found
+
+
+class Component:
+    """Base of the problem layer's plug-ins (datafits, penalties, constraints): small immutable
+    objects, equal and hashed by class and ``_params()``, so that they can be static arguments
+    of ``jax.jit`` (equal components compile once)."""
+
+    #: Registered name.
+    name = ""
+
+    def _params(self) -> tuple:
+        """The parameters that distinguish two instances (plain hashable values)."""
+        return ()
+
+    def __hash__(self):
+        return hash((type(self).__name__,) + self._params())
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._params() == self._params()
+
+    def __repr__(self):
+        params = ", ".join(map(repr, self._params()))
+        return f"{type(self).__name__}({params})"
+
+
+def instance(value, registry: dict, base: type, what: str):
+    """``value`` if it is a ``base`` instance, else ``registry[value]()`` with a clear error for
+    unknown names (``what``: the parameter's name, e.g. "loss")."""
+    if isinstance(value, base):
+        return value
+    if not isinstance(value, str) or value not in registry:
+        raise ValueError(f"Unknown {what} {value!r}; expected one of {', '.join(map(repr, registry))}.")
+    return registry[value]()

@@ -6,7 +6,7 @@ See :mod:`gatedrelu.problem.datafits._base` for what a datafit defines. ``DATAFI
 
 from __future__ import annotations
 
-from ..._registry import discover
+from ..._registry import discover, instance
 from ._base import Datafit
 from .quadratic import Quadratic
 
@@ -18,8 +18,4 @@ DATAFITS = discover(__name__, __path__, "DATAFIT", Datafit)
 
 def get_datafit(loss) -> Datafit:
     """A datafit instance from a registered name or an instance."""
-    if isinstance(loss, Datafit):
-        return loss
-    if not isinstance(loss, str) or loss not in DATAFITS:
-        raise ValueError(f"Unknown loss {loss!r}; expected one of {', '.join(map(repr, DATAFITS))}.")
-    return DATAFITS[loss]()
+    return instance(loss, DATAFITS, Datafit, "loss")

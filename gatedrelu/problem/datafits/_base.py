@@ -20,12 +20,13 @@ registry :data:`gatedrelu.problem.datafits.DATAFITS` and the generic solver test
 
 from __future__ import annotations
 
+from ..._registry import Component
 from ...operator import xp_of
 
 __all__ = ["Datafit"]
 
 
-class Datafit:
+class Datafit(Component):
     """Base class: equality and hash by class and parameters, and generic defaults."""
 
     #: Registered name (``loss=`` value).
@@ -38,17 +39,6 @@ class Datafit:
     #: (:mod:`gatedrelu.problem.scaling`).
     scalable_targets = False
 
-    def _params(self) -> tuple:
-        return ()
-
-    def __hash__(self):
-        return hash((type(self).__name__,) + self._params())
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other._params() == self._params()
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
     # -- what every datafit defines -------------------------------------------------------
     def value(self, z, y):  # pragma: no cover - interface

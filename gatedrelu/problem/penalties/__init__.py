@@ -6,7 +6,7 @@ See :mod:`gatedrelu.problem.penalties._base` for what a penalty defines. ``PENAL
 
 from __future__ import annotations
 
-from ..._registry import discover
+from ..._registry import discover, instance
 from ._base import Penalty
 from .group_l2 import GroupL2
 
@@ -18,10 +18,4 @@ PENALTIES = discover(__name__, __path__, "PENALTY", Penalty)
 
 def get_penalty(penalty) -> Penalty:
     """A penalty instance from a registered name or an instance."""
-    if isinstance(penalty, Penalty):
-        return penalty
-    if not isinstance(penalty, str) or penalty not in PENALTIES:
-        raise ValueError(
-            f"Unknown penalty {penalty!r}; expected one of {', '.join(map(repr, PENALTIES))}."
-        )
-    return PENALTIES[penalty]()
+    return instance(penalty, PENALTIES, Penalty, "penalty")

@@ -25,12 +25,13 @@ Adding a penalty is adding one module to this package that defines ``PENALTY = T
 
 from __future__ import annotations
 
+from ..._registry import Component
 from ...operator import xp_of
 
 __all__ = ["Penalty"]
 
 
-class Penalty:
+class Penalty(Component):
     """Base class: equality and hash by class and parameters, and the defaults of a norm."""
 
     name = ""
@@ -41,17 +42,6 @@ class Penalty:
     #: Accepts the preconditioning ``metric`` argument.
     supports_metric = False
 
-    def _params(self) -> tuple:
-        return ()
-
-    def __hash__(self):
-        return hash((type(self).__name__,) + self._params())
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other._params() == self._params()
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
     def value(self, U, metric=None):  # pragma: no cover - interface
         raise NotImplementedError
