@@ -310,7 +310,8 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         lipschitz, solver, status, out.info,
     )
     if not converged:
-        what = (f"reached max_iter={max_iter}" if out.status == "max_iter"
+        # only a solve that used its whole budget says so (a sub-solver's own cap is a stop)
+        what = (f"reached max_iter={max_iter}" if out.status == "max_iter" and out.n_iter >= max_iter
                 else f"stopped ({status})")
         warnings.warn(
             f"solver={solver!r} {what} after {out.n_iter} iterations with duality gap "

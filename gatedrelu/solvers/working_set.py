@@ -145,8 +145,11 @@ def solve(
         if cert.dual_gap <= tol * cert.objective:
             status = "converged"
             break
-        if n_iter >= max_iter or n_outer == MAX_OUTER:
+        if n_iter >= max_iter:
             status = "max_iter"
+            break
+        if n_outer == MAX_OUTER:
+            status = f"{MAX_OUTER} working-set updates"
             break
         dual_norms = cert.dual_norms
         if screen:
