@@ -293,6 +293,12 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
             opts["alpha_prev"] *= scaling.alpha_factor
     out = spec.solve(scaled, U0, tol, max_iter, **opts)
     cert = certify_numpy(scaled, np.asarray(out.coef, dtype=problem.X.dtype))
+    if spec.warm_start and not (cert.finite and cert.dual_gap <= tol * cert.objective):
+        # an unfinished solve never returns worse than where it started
+        start = certify_numpy(scaled, U0)
+        if start.finite and (not cert.finite or start.objective < cert.objective):
+            out.coef, cert = U0, start
+            out.status += " (the start was better, returned unchanged)"
     coef = np.asarray(scaling.coef_from_scaled(out.coef), dtype=problem.X.dtype)
     objective = cert.objective * scaling.objective_factor
     dual_gap = cert.dual_gap * scaling.objective_factor
