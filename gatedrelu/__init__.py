@@ -19,6 +19,7 @@ from .io import load_model, save_model
 from .kernels import enumerate_patterns, finite_ntk_kernel, masking_kernel, ntk_kernel
 from .mkl import MKLResult, irls, kernel_shape, mkl_objective, optimal_scale, scale_shape
 from .mkl_estimators import MKLClassifier, MKLRegressor
+from .mkl_path_cv import MKLPathClassifierCV, MKLPathRegressorCV
 from .network import GatedReLUNetwork
 from .patterns import ActivationPatterns, activation_patterns, sample_gates
 
@@ -31,6 +32,8 @@ __all__ = [
     "GatedReLURegressorCV",
     "GroupLassoResult",
     "MKLClassifier",
+    "MKLPathClassifierCV",
+    "MKLPathRegressorCV",
     "MKLRegressor",
     "MKLResult",
     "activation_patterns",

@@ -29,10 +29,13 @@ kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import numpy as np
 import scipy.linalg
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_random_state
@@ -46,6 +49,9 @@ from .problem.scaling import check_moderate_scale
 __all__ = ["MKLRegressor", "MKLClassifier", "KERNELS"]
 
 KERNELS = ("ntk", "infinite_ntk", "uniform", "optimal", "path")
+#: Also accepted: "irls", the ``n_irls``-th iterate of the path from the NTK (one point of the
+#: lazy-to-rich path, chosen by :class:`gatedrelu.MKLPathRegressorCV` and its classifier).
+ACCEPTED_KERNELS = KERNELS + ("irls",)
 #: "path" needs this many samples to hold some out; with fewer it uses the optimal kernel.
 PATH_MIN_SAMPLES = 4
 
@@ -72,6 +78,7 @@ class _MKLMixin(GatedBase):
         validation_fraction=0.2,
         n_path=10,
         verbose=0,
+        n_irls=10,
     ):
         self.kernel = kernel
         self.n_gates = n_gates
@@ -84,9 +91,10 @@ class _MKLMixin(GatedBase):
         self.validation_fraction = validation_fraction
         self.n_path = n_path
         self.verbose = verbose
+        self.n_irls = n_irls
 
     def _validate_mkl_params(self):
-        kernel = check_option(self.kernel, "kernel", KERNELS)
+        kernel = check_option(self.kernel, "kernel", ACCEPTED_KERNELS)
         self._validate_gate_params()
         if self.tol is not None:
             check_nonnegative(self.tol, "tol")
@@ -101,6 +109,7 @@ class _MKLMixin(GatedBase):
             raise ValueError(f"validation_fraction must be in (0, 1); got {frac!r}.")
         check_int(self.n_path, "n_path", minimum=2)
         check_int(self.verbose, "verbose", minimum=0)
+        check_int(self.n_irls, "n_irls", minimum=0)
         return kernel
 
     def _irls_options(self, dtype):
@@ -127,6 +136,9 @@ class _MKLMixin(GatedBase):
             res = irls(Xb, T, patterns, self.alpha, init=kernel, max_iter=0)
         elif kernel == "optimal":
             res = irls(Xb, T, patterns, self.alpha, init="ntk", **self._irls_options(Xb.dtype))
+        elif kernel == "irls":
+            res = irls_iterate(Xb, T, patterns, self.alpha, self.n_irls,
+                               **self._irls_options(Xb.dtype))
         else:
             patterns, res, path_iter = self._fit_path(Xb, T, patterns, scores)
         self.X_fit_ = Xb
@@ -211,6 +223,18 @@ class _MKLMixin(GatedBase):
         return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
 
 
+def irls_iterate(Xb, T, patterns, alpha, k, **options):
+    """IRLS from the NTK weights stopped after ``k`` steps (or at convergence, if earlier).
+
+    Stopping early is the point (a kernel between the NTK and the optimal one), so no
+    ConvergenceWarning is raised for it. ``options`` are those of :func:`gatedrelu.mkl.irls`.
+    """
+    options = dict(options, max_iter=int(k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return irls(Xb, T, patterns, alpha, init="ntk", **options)
+
+
 def _weigh(Xb, T, w):
     """Rows of ``Xb`` and ``T`` scaled by ``sqrt(w)`` (``w`` of mean 1, or None)."""
     if w is None:
@@ -245,8 +269,9 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
 
     Parameters
     ----------
-    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path"}, default="optimal"
-        Kernel weights (see :mod:`gatedrelu.mkl_estimators`).
+    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path", "irls"}, default="optimal"
+        Kernel weights (see :mod:`gatedrelu.mkl_estimators`); "irls" is the ``n_irls``-th
+        iterate of IRLS from the NTK weights.
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given, and by
         ``"infinite_ntk"``).
@@ -272,6 +297,9 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
     verbose : int, default=0
         Print the IRLS iterations ("optimal", "path"): objective and relative duality gap as
         they fall; 1 prints every 10th iteration, 2 every one.
+    n_irls : int, default=10
+        Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
+        its optimal scale, on the representative gates).
 
     Attributes
     ----------
@@ -343,8 +371,9 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
 
     Parameters
     ----------
-    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path"}, default="optimal"
-        Kernel weights (see :mod:`gatedrelu.mkl_estimators`).
+    kernel : {"ntk", "infinite_ntk", "uniform", "optimal", "path", "irls"}, default="optimal"
+        Kernel weights (see :mod:`gatedrelu.mkl_estimators`); "irls" is the ``n_irls``-th
+        iterate of IRLS from the NTK weights.
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given, and by
         ``"infinite_ntk"``).
@@ -370,6 +399,9 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
     verbose : int, default=0
         Print the IRLS iterations ("optimal", "path"): objective and relative duality gap as
         they fall; 1 prints every 10th iteration, 2 every one.
+    n_irls : int, default=10
+        Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
+        its optimal scale, on the representative gates).
 
     Attributes
     ----------
