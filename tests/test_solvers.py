@@ -6,6 +6,14 @@ references. A solver added to :mod:`gatedrelu.solvers` is picked up here automat
 * the duality gap each solver reports equals an explicit-design gap computed here, and bounds the
   suboptimality;
 * gap-safe screening never discards a group that is active at the CVXPY optimum (hypothesis);
+* every registered datafit (loss), with targets from its ``example_targets``, one output and
+  several where the loss allows it: every solver that supports it reaches the CVXPY optimum at
+  several fractions of ``alpha_max(loss=...)``, the objective it reports is the CVXPY
+  expression's value at its coefficients and its gap bounds the suboptimality; and each datafit's
+  own formulas are checked against autodiff, finite differences and a numerical conjugate
+  (Fenchel-Young equality at the dual point, weak duality, strong concavity, the Lipschitz
+  constant and the Bregman bound of the step test), in float64 and float32, numpy and JAX. A
+  datafit added to :mod:`gatedrelu.problem.datafits` is picked up here automatically;
 * the default estimator fits scikit-learn's diabetes data, raw and standardised, at every alpha
   of the issue's grid without a ConvergenceWarning.
 """
@@ -21,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from gatedrelu import GatedReLURegressor, activation_patterns, alpha_max, sample_gates, solve_group_lasso
-from gatedrelu.problem import Problem, certify_numpy
+from gatedrelu.problem import DATAFITS, Problem, certify_numpy, get_datafit
 from gatedrelu.solvers import REGISTRY, SOLVERS
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
 from tests.conftest import explicit_objective_and_gap, planted_problem
@@ -218,3 +226,202 @@ def test_working_set_preconditions_unscaled_features():
     res = solve_group_lasso(X, y, p, alpha, solver="working_set", tol=1e-8, max_iter=100_000)
     assert res.info["preconditioned"]
     assert res.converged and abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+
+
+# --------------------------------------------------------------------------- every datafit
+
+DATAFIT_FRACTIONS = [0.5, 0.1, 0.01]
+DATAFIT_CASES = [(name, multi) for name in sorted(DATAFITS) for multi in (False, True)]
+
+
+def datafit_problem(name, multi, n=80, seed=21):
+    """A planted problem whose targets come from the datafit's ``example_targets`` (teacher
+    scores scaled to unit standard deviation times 2): 1 or 3 teacher outputs."""
+    X, scores, p = planted_problem(n=n, d=4, m=20, c=3 if multi else None, seed=seed, noise=0.0)
+    scores = 2 * (scores - scores.mean(axis=0)) / scores.std(axis=0)
+    y = get_datafit(name).example_targets(scores, np.random.default_rng(seed))
+    return X, y, p
+
+
+def cvxpy_objective(datafit, X, y, masks, U, alpha):
+    """F(U) evaluated by CVXPY's atoms on the explicit design (independent of our numerics)."""
+    import cvxpy as cp
+
+    P, d = U.shape[:2]
+    Phi = np.hstack([masks[:, [i]] * X for i in range(P)])
+    pred = Phi @ U.reshape(P * d, -1)
+    pred = pred[:, 0] if y.ndim == 1 else pred
+    loss = datafit.cvxpy_value(cp.Constant(pred), y).value
+    return float(loss) + alpha * float(np.sum(np.linalg.norm(U.reshape(P, -1), axis=1)))
+
+
+@pytest.fixture(scope="module", params=DATAFIT_CASES, ids=lambda c: f"{c[0]}-{'multi' if c[1] else 'single'}")
+def datafit_case(request):
+    name, multi = request.param
+    X, y, p = datafit_problem(name, multi)
+    refs = {}
+    for frac in DATAFIT_FRACTIONS:
+        alpha = frac * alpha_max(X, y, p, loss=name)
+        with warnings.catch_warnings():
+            # Clarabel's exponential-cone answers are accurate in objective (to ~1e-10 here) but
+            # their own dual point is certified only to ~1e-5: the objective is the reference
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ref = solve_group_lasso(X, y, p, alpha, solver="cvxpy", loss=name)
+        refs[frac] = (alpha, ref.objective)
+    return name, X, y, p, refs
+
+
+def test_registry_lists_every_datafit():
+    assert {"squared", "logistic", "multinomial"} <= set(DATAFITS)
+    for name, cls in DATAFITS.items():
+        assert cls.name == name and get_datafit(name) == cls()
+
+
+@pytest.mark.parametrize("solver", ITERATIVE)
+def test_every_datafit_reaches_cvxpy_optimum(datafit_case, solver):
+    name, X, y, p, refs = datafit_case
+    datafit = get_datafit(name)
+    ran = 0
+    for frac, (alpha, F_ref) in refs.items():
+        if REGISTRY[solver].supports(Problem(X, p.masks, y, alpha, datafit)) is not None:
+            continue
+        ran += 1
+        res = solve_group_lasso(X, y, p, alpha, solver=solver, loss=name, tol=1e-8, max_iter=200_000)
+        assert res.converged, (name, frac, res.status)
+        # the objective it reports is the CVXPY expression's value at its coefficients
+        assert res.objective == pytest.approx(cvxpy_objective(datafit, X, y, p.masks, res.coef, alpha),
+                                              rel=1e-9)
+        # the gap is honest: F - gap is a lower bound on F*, hence below the CVXPY optimum
+        assert res.objective - F_ref <= res.dual_gap + 1e-9 * F_ref
+        assert res.dual_gap <= 1e-8 * res.objective
+        assert abs(res.objective - F_ref) <= 1e-6 * F_ref, (name, frac)
+    if solver in ("auto", "fista", "working_set"):
+        assert ran == len(refs)  # the generic solvers handle every datafit
+
+
+def _feasible_duals(datafit, y, rng, k=4):
+    """Dual points in the domain: scaled dual points of random predictions."""
+    out = []
+    for t in np.linspace(0.2, 1.0, k):
+        z = 3 * rng.standard_normal(y.shape)
+        out.append(t * datafit.dual_point(z, y))
+    return out
+
+
+def _targets(name, multi, rng, weighted, n=40):
+    datafit = get_datafit(name)
+    S = 2 * rng.standard_normal((n, 3) if multi else n)
+    y = datafit.example_targets(S, rng)
+    if weighted:
+        w = rng.uniform(0, 3, n)
+        w[:3] = 0
+        w *= n / w.sum()
+        _, y = datafit.apply_weights(np.ones((n, 1)), y, w)
+    return datafit, y
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name, multi", DATAFIT_CASES)
+def test_datafit_formulas(name, multi, weighted):
+    """Each datafit against autodiff, finite differences and its own conjugate's definition."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(5)
+    datafit, y = _targets(name, multi, rng, weighted)
+    datafit.check_targets(datafit.example_targets(rng.standard_normal(y.shape[0]), rng))
+    z = 2 * rng.standard_normal(y.shape)
+    F = datafit.value(z, y)
+    g = datafit.gradient(z, y)
+    with jax.enable_x64(True):
+        g_ad = np.asarray(jax.grad(lambda v: datafit.value(v, jnp.asarray(y)))(jnp.asarray(z)))
+        # the same formulas traced by JAX
+        assert float(datafit.value(jnp.asarray(z), jnp.asarray(y))) == pytest.approx(F, rel=1e-13)
+    np.testing.assert_allclose(g, g_ad, rtol=1e-10, atol=1e-15)
+    # central finite differences along a random direction
+    v = rng.standard_normal(z.shape)
+    h = 1e-5
+    fd = (datafit.value(z + h * v, y) - datafit.value(z - h * v, y)) / (2 * h)
+    assert np.vdot(g, v) == pytest.approx(fd, rel=1e-6, abs=1e-10)
+    # Fenchel-Young: D(theta) <= f(z) + <theta, z> for every theta, with equality at -grad f(z)
+    theta = datafit.dual_point(z, y)
+    np.testing.assert_allclose(theta, -g, rtol=1e-12, atol=1e-16)
+    assert datafit.dual_value(theta, y) == pytest.approx(F + np.vdot(theta, z), rel=1e-12, abs=1e-14)
+    L = datafit.lipschitz(y)
+    mu = datafit.dual_strong_concavity(y)
+    duals = _feasible_duals(datafit, y, rng)
+    for th in duals:
+        D = datafit.dual_value(th, y)
+        assert np.isfinite(D)
+        for _ in range(3):
+            zz = 3 * rng.standard_normal(y.shape)
+            assert D <= datafit.value(zz, y) + np.vdot(th, zz) + 1e-12
+    # strong concavity of the dual (the gap-safe radius): midpoint inequality
+    for a, b in zip(duals, duals[1:] + duals[:1]):
+        mid = datafit.dual_value(0.5 * (a + b), y)
+        bound = 0.5 * (datafit.dual_value(a, y) + datafit.dual_value(b, y)) + mu / 8 * np.vdot(a - b, a - b)
+        assert mid >= bound - 1e-12
+    # Lipschitz constant and the step test's Bregman bound: exact <= bound <= L/2 ||dz||^2
+    noise = 1e-14 * (abs(F) + 1)  # rounding of the difference of two losses
+    for scale in (1e-4, 1e-1, 3.0):
+        dz = scale * rng.standard_normal(z.shape)
+        exact = datafit.value(z + dz, y) - F - np.vdot(g, dz)
+        bound = datafit.bregman(z + dz, z, y)
+        assert exact - noise <= bound <= 0.5 * L * np.vdot(dz, dz) * (1 + 1e-9) + 1e-15
+        if scale <= 1e-1:
+            assert bound <= exact * (1 + 5 * scale) + noise  # tight for short steps
+
+
+@pytest.mark.parametrize("name, multi", DATAFIT_CASES)
+def test_dual_value_is_the_numerical_conjugate(name, multi):
+    """D(theta) = inf_z f(z) + <theta, z> (the definition of -f^*(-theta)), minimised by CVXPY."""
+    import cvxpy as cp
+
+    rng = np.random.default_rng(8)
+    datafit, y = _targets(name, multi, rng, weighted=True, n=25)
+    theta = 0.7 * datafit.dual_point(rng.standard_normal(y.shape), y)
+    z = cp.Variable(y.shape)
+    model = cp.Problem(cp.Minimize(datafit.cvxpy_value(z, y) + cp.sum(cp.multiply(theta, z))))
+    model.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    assert datafit.dual_value(theta, y) == pytest.approx(model.value, rel=1e-7, abs=1e-9)
+
+
+@pytest.mark.parametrize("name, multi", DATAFIT_CASES)
+def test_datafit_is_stable_in_float32(name, multi):
+    """Large scores neither overflow nor lose the float64 answer, in numpy and in JAX."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(9)
+    datafit, y = _targets(name, multi, rng, weighted=False)
+    z = 60 * np.sign(rng.standard_normal(y.shape)) + rng.standard_normal(y.shape)
+    y32, z32 = y.astype(np.float32), z.astype(np.float32)
+    theta = datafit.dual_point(z, y)
+    for xp_y, xp_z in ((y32, z32), (jnp.asarray(y32), jnp.asarray(z32))):
+        F32 = float(datafit.value(xp_z, xp_y))
+        g32 = np.asarray(datafit.gradient(xp_z, xp_y))
+        th32 = datafit.dual_point(xp_z, xp_y)
+        D32 = float(datafit.dual_value(0.9 * th32, xp_y))
+        assert np.isfinite([F32, D32]).all() and np.all(np.isfinite(g32))
+        assert F32 == pytest.approx(datafit.value(z, y), rel=1e-5)
+        np.testing.assert_allclose(g32, datafit.gradient(z, y), rtol=1e-4, atol=1e-7)
+        assert D32 == pytest.approx(datafit.dual_value(0.9 * theta, y), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("name, multi", DATAFIT_CASES)
+def test_certificate_is_weak_duality_for_every_datafit(name, multi):
+    """At random coefficients the gap is >= 0 and F - gap (a dual value) is below the optimum."""
+    X, y, p = datafit_problem(name, multi, n=60, seed=4)
+    alpha = 0.05 * alpha_max(X, y, p, loss=name)
+    datafit = get_datafit(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        F_star = solve_group_lasso(X, y, p, alpha, solver="cvxpy", loss=name).objective
+    best = solve_group_lasso(X, y, p, alpha, loss=name, tol=1e-10)
+    assert best.dual_gap <= 1e-10 * best.objective and best.objective <= F_star * (1 + 1e-8)
+    rng = np.random.default_rng(4)
+    problem = Problem(X, p.masks, y, alpha, datafit)
+    for scale in (0.0, 0.01, 0.3, 3.0):
+        U = scale * rng.standard_normal(best.coef.shape)
+        cert = certify_numpy(problem, U)
+        assert cert.finite and cert.dual_gap >= -1e-12 * cert.objective
+        assert cert.objective - cert.dual_gap <= best.objective * (1 + 1e-9)
