@@ -193,8 +193,142 @@ def _bucket(k: int, P: int) -> int:
     return min(size, P)
 
 
+#: Problems with at most this many ``n * P * d * c`` start with the same iterations in numpy
+#: (:func:`fista_numpy`): compiling the loop for every new shape (a cross-validation fold, a
+#: working set, an estimator check) costs about a second, more than most such solves.
+NUMPY_SIZE = 100_000
+#: A numpy iteration costs about 0.1-0.4 ms more than a compiled one on small problems: after
+#: this many, a solve that has not converged continues in the compiled loop (so a hard small
+#: problem pays at most about twice the best of the two).
+NUMPY_ITERS = 3000
+
+
+def _power_lipschitz_numpy(X, M, n_iter: int = 30):
+    """:func:`gatedrelu.operator.power_lipschitz` in numpy (the same start and iterations)."""
+    import numpy as np
+
+    n = X.shape[0]
+    v = np.ones(n, X.dtype) + X.dtype.type(0.1) * np.cos(np.arange(n, dtype=X.dtype))
+    v = v / np.linalg.norm(v)
+    tiny = np.finfo(X.dtype).tiny
+    for _ in range(n_iter):
+        w = forward(X, M, adjoint(X, M, v))
+        v = w / max(np.linalg.norm(w), tiny)
+    g = adjoint(X, M, v)
+    return float(np.vdot(g, g)) / n
+
+
+@partial(jax.jit, static_argnums=0)
+def _metric_prox(penalty, V, thresh, metric):
+    return penalty.prox(V, thresh, metric)
+
+
+def fista_numpy(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0, metric=None):
+    """The iterations of :func:`fista_run` (same steps, tests and status codes) in numpy, for
+    small problems; returns ``(U, n_iter, L, status_code, F, gap)``.
+
+    With a ``metric`` only the penalty's prox (a root search per group) is compiled, once per
+    shape: a fraction of the cost of compiling the loop.
+    """
+    import numpy as np
+
+    if metric is None:
+        prox = penalty.prox
+    else:
+        metric = tuple(np.asarray(m, X.dtype) for m in metric)
+
+        def prox(V, thresh):
+            with jax.enable_x64(True):
+                return np.asarray(_metric_prox(penalty, V, thresh, metric))
+
+    dt = X.dtype.type
+    eps, tiny = float(np.finfo(X.dtype).eps), float(np.finfo(X.dtype).tiny)
+    alpha, tol = dt(alpha), float(tol)
+    n = X.shape[0]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        L = float(L0) if L0 > 0 else _power_lipschitz_numpy(X, M) * n * float(datafit.lipschitz(y))
+        L = max(L, tiny)
+        U = U_prev = np.asarray(U0, X.dtype)
+        Z, G, F, gap = certify(datafit, penalty, X, M, y, U, alpha, metric)
+        Z_prev, G_prev = Z, G
+        t, n_iter = 1.0, 0
+        status = 0 if np.isfinite(F) and np.isfinite(gap) else 3
+
+        def trial(W, GW, ZW, L):
+            U_new = np.asarray(prox(W + GW / dt(L), alpha / dt(L)), X.dtype)
+            Z_new = forward(X, M, U_new)
+            D = U_new - W
+            breg = float(datafit.bregman(Z_new, ZW, y))
+            dd = float(np.vdot(D, D))
+            finite = bool(np.isfinite(breg) and np.all(np.isfinite(Z_new)))
+            ok = finite and breg <= 0.5 * L * dd * (1 + 8 * eps)
+            need = 2 * breg / max(dd, tiny) if finite else 0.0
+            return U_new, Z_new, ok, finite, need
+
+        while status == 0 and n_iter < max_iter and gap > tol * F:
+            t_next = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+            beta = dt((t - 1) / t_next)
+            W = U + beta * (U - U_prev)
+            ZW = Z + beta * (Z - Z_prev)
+            if datafit.affine_gradient:
+                GW = G + beta * (G - G_prev)
+            else:
+                GW = adjoint(X, M, datafit.dual_point(ZW, y))
+            L_try = L / _GROW
+            U_new, Z_new, ok, finite, need = trial(W, GW, ZW, L_try)
+            k = 0
+            while not ok and k < _MAX_BACKTRACK:
+                L_try = max(L_try * _BACKTRACK_FACTOR, need) if finite else L_try * _OVERFLOW_FACTOR
+                U_new, Z_new, ok, finite, need = trial(W, GW, ZW, L_try)
+                k += 1
+            n_iter += 1
+            theta0 = datafit.dual_point(Z_new, y)
+            G_new = adjoint(X, M, theta0)
+            F_new = datafit.value(Z_new, y) + alpha * penalty.value(U_new, metric)
+            gap_new = F_new - dual_objective(datafit, penalty, theta0, G_new, y, alpha, metric)
+            if not (np.isfinite(F_new) and np.isfinite(gap_new)):
+                status = 3
+            elif not ok:
+                status = 4
+            if status != 0:
+                break  # the failed step is not taken (as in fista_run)
+            restart = float(np.vdot(W - U_new, U_new - U)) > 0
+            U_prev, U, Z_prev, Z, G_prev, G = U, U_new, Z, Z_new, G, G_new
+            F, gap, L = F_new, gap_new, L_try
+            t = 1.0 if restart else t_next
+    if status == 0:
+        status = 1 if gap <= tol * F else 2
+    return U, n_iter, L, status, float(F), float(gap)
+
+
 def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None, metric=None):
-    """Run :func:`fista_run` on numpy inputs; returns ``(U, n_iter, L, status_code, F, gap)``."""
+    """Run FISTA on numpy inputs; returns ``(U, n_iter, L, status_code, F, gap)``.
+
+    Small problems (``n * P * d * c <= NUMPY_SIZE``, one device) run :func:`fista_numpy` for up
+    to ``NUMPY_ITERS`` iterations and, if unfinished, continue in the compiled :func:`fista_run`;
+    the others run :func:`fista_run`.
+    """
+    import numpy as np
+
+    P = problem.M.shape[1]
+    small = problem.n * P * problem.d * problem.n_outputs <= NUMPY_SIZE
+    if small and (devices is None or len(devices) == 1):
+        budget = min(int(max_iter), NUMPY_ITERS)
+        out = fista_numpy(problem.datafit, problem.penalty, problem.X, problem.M, problem.y,
+                          np.asarray(U0, problem.X.dtype), problem.alpha, tol, budget,
+                          -1.0 if lipschitz is None else float(lipschitz), metric)
+        if out[3] != 2 or budget == int(max_iter):
+            return out
+        # a long solve: continue from its iterate and step size in the compiled loop
+        U1, n1, L1 = out[0], out[1], out[2]
+        U, n2, L, code, F, gap = _run_compiled(problem, U1, tol, int(max_iter) - n1, L1, None,
+                                               metric)
+        return U, n1 + n2, L, code, F, gap
+    return _run_compiled(problem, U0, tol, max_iter, lipschitz, devices, metric)
+
+
+def _run_compiled(problem, U0, tol, max_iter, lipschitz, devices, metric):
+    """:func:`fista_run` on numpy inputs (placed on ``devices``)."""
     import numpy as np
 
     from ._sharding import place

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..problem.certificate import Problem, certify_numpy
 from ._base import Solver, SolverOutput
-from .fista import STATUS, _bucket, run_numpy
+from .fista import NUMPY_SIZE, STATUS, _bucket, run_numpy
 
 __all__ = ["SOLVER", "solve", "group_operator_bounds", "gap_safe_screen"]
 
@@ -61,13 +61,14 @@ def group_operator_bounds(X, M) -> np.ndarray:
     return np.minimum(spectral, frob) * (1 + 1e-12)
 
 
-def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu) -> np.ndarray:
+def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu, penalty=None) -> np.ndarray:
     """Groups that are zero at every optimum, by the gap-safe sphere test; bool array (P,).
 
     Parameters
     ----------
     dual_norms : ndarray of shape (P,)
-        ``||A_i^T theta0||`` at the current point (``Certificate.dual_norms``).
+        The penalty's ``dual_group_norms(A^T theta0)`` at the current point
+        (``Certificate.dual_norms``; ``||A_i^T theta0||`` for the group-L2 penalty).
     dual_gap : float
         Duality gap at the current point.
     bounds : ndarray of shape (P,)
@@ -75,26 +76,46 @@ def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu) -> np.ndarray:
     alpha : float
     mu : float
         Strong concavity of the dual (``n`` for the squared loss).
+    penalty : Penalty, optional
+        A pattern-separable penalty (default: group L2). For a norm the certificate's dual point
+        is ``theta0`` scaled by ``min(1, alpha / max_i dual_norms)``; a penalty that is not a
+        norm (a ridge term mixed in) has an unconstrained dual and uses ``theta0`` itself. The
+        radius is multiplied by ``penalty.dual_group_lipschitz`` (``1 / l1_ratio`` for a ridge
+        mix, whose dual group norms are the base ones over ``l1_ratio``). ``docs/math.md``,
+        "Penalties", proves that no group that is non-zero at the optimum is discarded.
     """
-    scale = min(1.0, alpha / max(float(np.max(dual_norms)), np.finfo(float).tiny))
+    if penalty is None or penalty.is_norm:
+        scale = min(1.0, alpha / max(float(np.max(dual_norms)), np.finfo(float).tiny))
+    else:
+        scale = 1.0
+    lipschitz = 1.0 if penalty is None else float(penalty.dual_group_lipschitz)
     radius = np.sqrt(2 * max(dual_gap, 0.0) / mu)
-    return scale * dual_norms + radius * bounds < alpha
+    return scale * dual_norms + radius * lipschitz * bounds < alpha
+
+
+#: Singular directions of X below this fraction of the largest are treated as its null space.
+NULL_RATIO = 1e-10
 
 
 def whitening(X, threshold=PRECONDITION_COND):
-    """``(Q, sig)`` with ``T = Q diag(sig) Q^T = (X^T X / n)^{-1/2}``, or None when
-    ``cond(X) ** 2 <= threshold``.
+    """``(Q, sig)`` with ``T = Q diag(sig) Q^T = (X^T X / n)^{-1/2}`` on the row space of ``X``,
+    or None when ``X`` is well conditioned there (``cond ** 2 <= threshold``).
 
-    Computed from the SVD of ``X`` (not from ``X^T X``, which would square the condition number);
-    singular values below ``1e-12`` of the largest are floored there.
+    Computed from the SVD of ``X`` (not from ``X^T X``, which would square the condition number).
+    Directions with singular values below ``NULL_RATIO`` of the largest (the null space of a
+    rank-deficient ``X``: duplicated rows, collinear columns) carry no data, only rounding: they
+    are scaled as the largest direction (``sig = sqrt(n) / s_max``) instead of amplified by
+    ``1 / s``, which turned rounding noise into huge columns of ``X T`` and broke float32 solves.
+    Any invertible ``T`` gives exactly the same problem; this one only conditions it.
     """
     X64 = X.astype(np.float64, copy=False)
-    _, s, Vt = np.linalg.svd(X64, full_matrices=False)
+    _, s, Vt = np.linalg.svd(X64, full_matrices=True)  # Vt (d, d): a basis of all of R^d
+    s = np.concatenate([s, np.zeros(Vt.shape[0] - s.size)])  # n < d: the rest is null space
     top = max(float(s[0]), np.finfo(float).tiny)
-    s = np.maximum(s, 1e-12 * top)
-    if (top / s[-1]) ** 2 <= threshold:
+    null = s < NULL_RATIO * top
+    if null.all() or (top / s[~null][-1]) ** 2 <= threshold:
         return None
-    return Vt.T, np.sqrt(X64.shape[0]) / s
+    return Vt.T, np.sqrt(X64.shape[0]) / np.where(null, top, s)
 
 
 def _to_metric(U, Q, scale):
@@ -130,7 +151,9 @@ def solve(
     prev_rel, last_was_float32 = np.inf, False
     metric = whitening(problem.X) if precondition and problem.penalty.supports_metric else None
     X_in = problem.X if metric is None else (problem.X @ _to_metric(np.eye(problem.d), *metric)).astype(problem.X.dtype)
-    mixed = mixed_precision and problem.X.dtype == np.float64
+    # float32 pays on large matrix products only; small problems run in numpy (fista.NUMPY_SIZE)
+    mixed = (mixed_precision and problem.X.dtype == np.float64
+             and problem.n * P * problem.d * problem.n_outputs > NUMPY_SIZE)
     X32, y32 = (X_in.astype(np.float32), problem.y.astype(np.float32)) if mixed else (None, None)
     for n_outer in range(MAX_OUTER + 1):
         cert = certify_numpy(problem, U)
@@ -153,7 +176,8 @@ def solve(
             break
         dual_norms = cert.dual_norms
         if screen:
-            newly = alive & gap_safe_screen(dual_norms, cert.dual_gap, bounds, alpha, mu)
+            newly = alive & gap_safe_screen(dual_norms, cert.dual_gap, bounds, alpha, mu,
+                                              problem.penalty)
             alive &= ~newly
             U[newly] = 0
         support = alive & (np.linalg.norm(U.reshape(P, -1), axis=1) > 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+from ...operator import xp_of
 
 
 def expand(vec, Z):
@@ -15,5 +15,5 @@ def scale_rows(Z, vec):
 
 
 def rotate(Q, U):
-    """``Q^T u_i`` for every group: (P, d[, c])."""
-    return jnp.einsum("de,pd...->pe...", Q, U)
+    """``Q^T u_i`` for every group: (P, d[, c]) (numpy or JAX)."""
+    return xp_of(Q, U).einsum("de,pd...->pe...", Q, U)

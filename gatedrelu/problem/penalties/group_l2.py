@@ -49,9 +49,10 @@ class GroupL2(Penalty):
         thresh`` (an increasing function of ``s``; bisection in ``log s``), or ``w = 0`` when
         ``||diag(sig)^{-1} z|| <= thresh``.
         """
-        if metric is None:
+        if metric is None:  # numpy or JAX
+            xp = xp_of(V)
             norms = group_norms(V)
-            shrink = jnp.where(norms > thresh, 1 - thresh / jnp.where(norms > 0, norms, 1), 0)
+            shrink = xp.where(norms > thresh, 1 - thresh / xp.where(norms > 0, norms, 1), 0)
             return V * shrink.reshape((-1,) + (1,) * (V.ndim - 1))
         Q, sig = metric
         Z = _rotate(Q, V)  # (P, d[, c]) in the eigenbasis
