@@ -21,6 +21,10 @@ __all__ = [
     "check_random_state",
     "float_dtype",
     "check_sample_weight",
+    "ProblemTooLargeError",
+    "available_memory",
+    "check_problem_size",
+    "estimate_problem_bytes",
 ]
 
 
@@ -174,3 +178,125 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     if total <= 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     return w * (n_samples / total)
+
+
+# ---------------------------------------------------------------------------------------------
+# Problem size against the available memory
+# ---------------------------------------------------------------------------------------------
+
+
+class ProblemTooLargeError(ValueError):
+    """A problem whose estimated memory exceeds what is available (the message gives both)."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still use, or None when it cannot be told.
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo``, lowered to the cgroup's ``memory.max`` minus
+    ``memory.current`` when a limit is set; elsewhere the physical memory from
+    :func:`os.sysconf`. No third-party package (psutil) is needed.
+    """
+    import os
+
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            limit = fh.read().strip()
+        if limit != "max":
+            with open("/sys/fs/cgroup/memory.current") as fh:
+                used = int(fh.read().strip())
+            avail = min(avail, max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return int(avail)
+
+
+def _arrangement_bound(n: int, d: int) -> int:
+    """Most distinct activation patterns ``n`` points in ``R^d`` can have under hyperplanes
+    through the origin: ``2 sum_{k<d} C(n-1, k)`` (Cover's count), capped to avoid huge ints."""
+    from math import comb
+
+    total = 0
+    for k in range(min(d, n)):
+        total += comb(n - 1, k)
+        if total > 2**62:
+            return 2**63
+    return 2 * total
+
+
+def estimate_problem_bytes(n_samples: int, n_features: int, n_gates: int, dtype=np.float64,
+                           *, n_outputs: int = 1) -> int:
+    """Estimated peak memory (bytes) of a gated ReLU fit on ``n_samples x n_features`` data.
+
+    Counted: the sampled gates (``d x m`` floats), the gate-to-pattern map (``m`` int64), the
+    masks (``n x P`` bool) and the solver's working arrays: about six copies of the
+    coefficients (``P x d x c``) and two ``n x P x c`` products, with
+    ``P = min(m, 2 sum_{k<d} C(n-1, k))`` patterns at most (``d`` counts the bias column).
+    The estimate errs on the low side of the true peak (the data itself and compiled code are
+    not counted), so a refusal is never a false alarm by more than a small factor.
+    """
+    item = np.dtype(dtype).itemsize
+    n, d, m, c = int(n_samples), int(n_features), int(n_gates), max(int(n_outputs), 1)
+    P = min(m, _arrangement_bound(n, d))
+    return int(item * d * m + 8 * m + n * P + item * (6 * P * d * c + 2 * n * P * c))
+
+
+def _human(nbytes: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} PB"  # pragma: no cover
+
+
+def check_problem_size(n_samples: int, n_features: int, n_gates: int, dtype=np.float64, *,
+                       n_outputs: int = 1, available: int | None = None) -> int:
+    """Refuse, with a clear error, a fit whose estimated memory exceeds the available memory.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of the data as the solver sees it (``n_features`` with the bias column).
+    n_gates : int
+        Number of sampled gates ``m``.
+    dtype : numpy dtype, default float64
+    n_outputs : int, default 1
+    available : int, optional
+        Bytes available (default: :func:`available_memory`; no check when it cannot be told).
+
+    Returns
+    -------
+    nbytes : int
+        The estimate of :func:`estimate_problem_bytes`.
+
+    Raises
+    ------
+    ProblemTooLargeError
+        A ``ValueError`` naming n, d, n_gates, the estimate and the available memory.
+    """
+    n_samples = check_int(n_samples, "n_samples", maximum=2**62)
+    n_features = check_int(n_features, "n_features", maximum=2**62)
+    n_gates = check_int(n_gates, "n_gates", maximum=2**62)
+    nbytes = estimate_problem_bytes(n_samples, n_features, n_gates, dtype, n_outputs=n_outputs)
+    if available is None:
+        available = available_memory()
+    if available is not None and nbytes > available:
+        raise ProblemTooLargeError(
+            f"n_gates={n_gates} on {n_samples} samples x {n_features} features needs about "
+            f"{_human(nbytes)} of memory (gates, activation patterns and solver arrays), but "
+            f"about {_human(available)} is available; use fewer gates (n_gates) or samples."
+        )
+    return nbytes
