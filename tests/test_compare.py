@@ -7,6 +7,7 @@ independent CVXPY optimum.
 
 import csv
 import math
+import re
 import shutil
 
 import numpy as np
@@ -95,6 +96,8 @@ def test_one_row_per_dataset_method_seed(tiny_run):
 
 def test_interrupted_run_resumes_without_duplicates_or_losses(tiny_run):
     _, rows, log = tiny_run
+    # the rerun reused the finished task and computed the interrupted one
+    assert log["summary"]["counts"] == (1, 1, 0)
     first = log["after_interrupt"]
     # the first task's rows were on disk, none of the interrupted one
     assert {r["dataset"] for r in first} == {"iris"}
@@ -114,7 +117,7 @@ def test_markdown_reports_accuracy_table_and_wtl(tiny_run):
     assert "paper: 26 of 33" in text
     assert "Mean NTK objective ratio" in text
     for ds in DATASETS:
-        assert f"| {ds} |" in text
+        assert re.search(rf"^\| {ds} +\|", text, re.M)
     w, t, los = log["summary"]["wtl"]["ntk"]
     assert w + t + los == len(DATASETS)
     assert f"on {w + t} of {len(DATASETS)} data sets" in text
@@ -178,10 +181,54 @@ def test_cli_quick(tmp_path, tiny_run, capsys):
     assert str(target / compare.CSV_NAME) in printed
     rows = read_rows(target / compare.CSV_NAME)
     assert len(rows) == 3 * len(compare.METHODS)
-    assert (target / compare.MD_NAME).read_text().count("| wine |") == 2  # two tables
+    assert len(re.findall(r"^\| wine +\|", (target / compare.MD_NAME).read_text(), re.M)) == 2
+    assert "2 of 3 task(s) reused, 1 computed (0 recomputed)" in printed
 
 
 def test_cli_rejects_bad_options(tmp_path, capsys):
     assert cli_main(["compare", "--alphas", "-1", "--out", str(tmp_path)]) == 2
     assert cli_main(["compare", "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "seeds" in capsys.readouterr().err
+
+
+def test_figure_is_written_next_to_the_results(tiny_run):
+    out, _, _ = tiny_run
+    assert (out / compare.PNG_NAME).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "limits, expected",
+    [
+        ((0.85, 1.45), ["0.9", "1", "1.1", "1.2", "1.3"]),
+        ((0.02, 300.0), ["0.1", "1", "10", "100"]),
+        ((0.5, 20.0), ["0.5", "1", "2", "5", "10", "20"]),
+    ],
+)
+def test_log_axes_are_labelled_with_plain_numbers(limits, expected):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(*limits)
+    compare.plain_log_axis(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    assert labels == expected
+    assert not any("10^" in t or "times" in t for t in labels)
+
+
+def test_plot_csv_redraws_the_committed_results(tmp_path):
+    """The docs figure comes from the committed CSV, without running anything."""
+    from pathlib import Path
+
+    csv_path = Path(__file__).resolve().parents[1] / "benchmarks/results/compare/compare.csv"
+    summary = compare.plot_csv(str(csv_path), str(tmp_path / "c.png"),
+                               datasets=list(compare.DATASETS))
+    assert list(summary["datasets"]) == list(compare.DATASETS)
+    assert all(len(e["seeds"]) == compare.N_SEEDS for e in summary["datasets"].values())
+    assert summary["ntk_ratio_min"] >= 1 - 1e-6  # J(t mu_NTK) >= F*, per data set
+    assert (tmp_path / "c.png").stat().st_size > 10_000

@@ -213,3 +213,36 @@ def test_cli_quick_writes_csv_and_png(tmp_path):
     assert (tmp_path / cons.PNG_NAME).stat().st_size > 0
     assert (tmp_path / cons.MD_NAME).exists()
     assert main(["consistency", "--sigma", "-1", "--out", str(tmp_path)]) == 2
+
+
+def test_fit_slope_matches_an_independent_least_squares_fit():
+    rng = np.random.default_rng(0)
+    n = np.repeat([100, 200, 400, 800, 1600], 3)
+    err = 5.0 * n**-0.8 * np.exp(0.2 * rng.standard_normal(n.size))
+    slope, se = cons.fit_slope(n, err)
+    x, y = np.log(n), np.log(err)
+    (b, a), cov = np.polyfit(x, y, 1, cov="unscaled")
+    resid = y - (a + b * x)
+    assert slope == pytest.approx(b, rel=1e-12)
+    assert se == pytest.approx(np.sqrt(cov[0, 0] * resid @ resid / (n.size - 2)), rel=1e-10)
+    # two points: a slope but no standard error; one n: neither; NaN errors are dropped
+    assert np.isnan(cons.fit_slope([100, 200], [1.0, 0.5])[1])
+    assert cons.fit_slope([100, 200], [1.0, 0.5])[0] == pytest.approx(-1.0)
+    assert np.isnan(cons.fit_slope([100, 100], [1.0, 0.5])[0])
+    assert cons.fit_slope([100, 200, 400], [1.0, 0.5, np.nan])[0] == pytest.approx(-1.0)
+
+
+def test_cli_reuses_then_fresh_recomputes(tmp_path, capsys):
+    from gatedrelu.cli import main
+
+    argv = ["consistency", "--n-values", "40", "--seeds", "1", "--n-gates", "10",
+            "--n-features", "2", "--n-teacher", "2", "--n-test", "20", "--no-progress",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "0 of 1 task(s) reused, 1 computed" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "1 of 1 task(s) reused, 0 computed" in capsys.readouterr().out
+    assert main([*argv, "--fresh"]) == 0
+    assert "0 of 1 task(s) reused, 1 computed (1 recomputed)" in capsys.readouterr().out
+    rows = _csv_rows(tmp_path / cons.CSV_NAME)
+    assert len(rows) == len(cons.METHODS)  # replaced, not duplicated

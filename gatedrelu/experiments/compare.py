@@ -67,8 +67,10 @@ made the kernel methods' n x n Cholesky factorisations 50 times slower on a busy
 Outputs in ``--out`` (default ``gatedrelu-compare``, ``gatedrelu-compare-quick`` with
 ``--quick``): ``compare.csv``, one row per data set x method x seed, resumable (finished
 (data set, seed) tasks are skipped on a rerun; the set-up parameters are part of the key, so runs
-with another set-up add rows, and the summary uses only the rows of the current one), and
-``compare.md``.
+with another set-up add rows, and the summary uses only the rows of the current one; a result is
+reused only when computed by the same gatedrelu version and code, and ``--fresh`` recomputes
+them all), ``compare.md``, and ``compare.png``: test accuracy per data set and method, and the
+training objective of each method over the optimum ``F*`` (log axis).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ __all__ = [
     "run",
     "summarize",
     "markdown",
+    "plot",
+    "plot_csv",
 ]
 
 HELP = "NTK vs optimal kernel (and baselines) on KEEL/UCI classification data (Table 1)"
@@ -132,7 +136,7 @@ TIE_PP = 0.5
 OPTIMUM_TOL = 1e-8
 #: The paper's count: optimal kernel equal or better than the NTK on 26 of 33 UCI data sets.
 PAPER_COUNT = (26, 33)
-CSV_NAME, MD_NAME = "compare.csv", "compare.md"
+CSV_NAME, MD_NAME, PNG_NAME = "compare.csv", "compare.md", "compare.png"
 
 #: Columns of ``compare.csv``; the task key is (dataset, seed) plus the set-up parameters.
 COLUMNS = [
@@ -437,6 +441,14 @@ def _acc_cell(s: dict, best: float) -> str:
     return f"**{text}**" if 100 * s["acc_mean"] > 100 * best - 1e-9 else text
 
 
+def _table(header: list, rows: list, align: list) -> list[str]:
+    """A markdown table as lines, by :meth:`pandas.DataFrame.to_markdown` (tabulate)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=header)
+    return frame.to_markdown(index=False, tablefmt="pipe", colalign=align).splitlines()
+
+
 def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None) -> str:
     """The results as markdown: accuracy table, W/T/L line and objective ratios."""
     from scipy.stats import rankdata
@@ -454,13 +466,14 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
         f"MLP alpha in {{{_grid_str(config.mlp_alphas)}}}, chosen by {config.cv}-fold "
         "stratified CV on the training split. Best mean per row in bold.",
         "",
-        "| data set | n | d | classes | " + " | ".join(LABELS[m] for m in methods) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(methods),
     ]
+    header = ["data set", "n", "d", "classes", *(LABELS[m] for m in methods)]
+    align = ["left", "right", "right", "right", *(["right"] * len(methods))]
+    table = []
     for ds, e in dsets.items():
         best = max(s["acc_mean"] for s in e["methods"].values())
         cells = [_acc_cell(e["methods"][m], best) if m in e["methods"] else "" for m in methods]
-        lines.append(f"| {ds} | {e['n']} | {e['d']} | {e['classes']} | " + " | ".join(cells) + " |")
+        table.append([ds, str(e["n"]), str(e["d"]), str(e["classes"]), *cells])
     means, ranks = [], []
     for m in methods:
         vals = [e["methods"][m]["acc_mean"] for e in dsets.values() if m in e["methods"]]
@@ -473,9 +486,9 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
             rank_sum[m] += r
     for m in methods:
         ranks.append(f"{rank_sum[m] / len(complete):.2f}" if complete else "")
-    lines.append("| **mean** | | | | " + " | ".join(means) + " |")
-    lines.append("| **mean rank** | | | | " + " | ".join(ranks) + " |")
-    lines.append("")
+    table.append(["**mean**", "", "", "", *means])
+    table.append(["**mean rank**", "", "", "", *ranks])
+    lines += [*_table(header, table, align), ""]
 
     n_ds = len(dsets)
     if "ntk" in methods and "optimal" in methods:
@@ -492,11 +505,12 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
             "",
             "Wins / ties / losses of the optimal kernel against each method (same tie rule):",
             "",
-            "| against | wins | ties | losses |",
-            "|---|---:|---:|---:|",
         ]
-        for m, (w, t, los) in summary["wtl"].items():
-            lines.append(f"| {LABELS[m]} | {w} | {t} | {los} |")
+        lines += _table(
+            ["against", "wins", "ties", "losses"],
+            [[LABELS[m], str(w), str(t), str(los)] for m, (w, t, los) in summary["wtl"].items()],
+            ["left", "right", "right", "right"],
+        )
         lines.append("")
 
     obj_methods = [m for m in OBJECTIVE_METHODS if m in methods]
@@ -516,9 +530,8 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
             "the finite-width NTK weights c_i / m are uniform, and the NTK and uniform kernels "
             "coincide.",
             "",
-            "| data set | P | NTK alpha | " + " | ".join(LABELS[m] for m in obj_methods) + " |",
-            "|---|---:|---|" + "---:|" * len(obj_methods),
         ]
+        table = []
         for ds, e in dsets.items():
             alphas = (
                 ", ".join(f"{a:g}" for a in e["methods"]["ntk"]["params"])
@@ -533,7 +546,12 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
                     cells.append(f"{s['ratio_mean']:.4g} ({s['ratio_min']:.4g})")
                 else:
                     cells.append(f"{s['ratio_mean']:.4g}")
-            lines.append(f"| {ds} | {e['patterns']:.0f} | {alphas} | " + " | ".join(cells) + " |")
+            table.append([ds, f"{e['patterns']:.0f}", alphas, *cells])
+        lines += _table(
+            ["data set", "P", "NTK alpha", *(LABELS[m] for m in obj_methods)],
+            table,
+            ["left", "right", "left", *(["right"] * len(obj_methods))],
+        )
         if "ntk" in methods:
             lines += [
                 "",
@@ -556,6 +574,104 @@ def markdown(summary: dict, config: Config, *, wall_seconds: float | None = None
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- figure
+
+
+def plain_log_axis(ax, which: str = "y") -> None:
+    """Label a log axis of ``ax`` with plain numbers (0.8, 1, 1.5, 2, 10), not powers of ten.
+
+    Call it after plotting: ticks are the densest of four sets of mantissas (1, 1.1, ..., 9;
+    1, 1.2, 1.5, 2, 3, 5, 7; 1, 2, 5; 1) times powers of ten that gives at most 8 ticks within
+    the axis limits, so that even a range within one decade gets several labelled ticks.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    lo, hi = sorted(ax.get_ylim() if which == "y" else ax.get_xlim())
+    lo, hi = max(lo, 1e-300), max(hi, 1e-300)
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+    ticks = []
+    for subs in ((1, 1.1, 1.2, 1.3, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9), (1, 1.2, 1.5, 2, 3, 5, 7),
+                 (1, 2, 5), (1,)):
+        ticks = [m * 10.0**e for e in decades for m in subs if lo <= m * 10.0**e <= hi]
+        if len(ticks) <= 8:
+            break
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def plot(summary: dict, path: str) -> None:
+    """``compare.png``: test accuracy per data set and method, and the objective ratios.
+
+    Left: mean test accuracy (%, error bars: standard deviation over seeds). Right: each
+    objective method's training objective over the optimum ``F*`` of the same gates and alpha
+    (log axis with plain-number labels; 1 is the optimum, and theory puts the NTK at or
+    above it).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dsets = list(summary["datasets"])
+    methods = summary["methods"]
+    x = np.arange(len(dsets))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(15, 5.2), constrained_layout=True)
+    markers = dict(zip(METHODS, "osD^v*Px", strict=True))
+    width = 0.8 / max(len(methods), 1)
+    for k, m in enumerate(methods):
+        mean = [100 * summary["datasets"][d]["methods"].get(m, {}).get("acc_mean", np.nan)
+                for d in dsets]
+        std = [100 * summary["datasets"][d]["methods"].get(m, {}).get("acc_std", np.nan)
+               for d in dsets]
+        ax.errorbar(x + (k - (len(methods) - 1) / 2) * width, mean, yerr=std, fmt=markers[m],
+                    ms=5, capsize=2, lw=1, label=LABELS[m])
+    ax.set_xticks(x, dsets, rotation=35, ha="right")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Test accuracy per data set (mean ± std over seeds)", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
+
+    obj = [m for m in OBJECTIVE_METHODS if m in methods]
+    bwidth = 0.8 / max(len(obj), 1)
+    for k, m in enumerate(obj):
+        ratio = [summary["datasets"][d]["methods"].get(m, {}).get("ratio_mean", np.nan)
+                 for d in dsets]
+        bx.plot(x + (k - (len(obj) - 1) / 2) * bwidth, ratio, markers[m], ms=6, label=LABELS[m])
+    bx.axhline(1.0, color="k", lw=1, ls="--", label="optimum F*")
+    bx.set_yscale("log")
+    plain_log_axis(bx)
+    bx.set_xticks(x, dsets, rotation=35, ha="right")
+    bx.set_ylabel("training objective / F*")
+    mean_ratio = summary.get("ntk_ratio_mean", np.nan)
+    bx.set_title(
+        f"Training objective over the optimum at the chosen alpha (NTK mean {mean_ratio:.3g})",
+        fontsize=10,
+    )
+    bx.grid(True, which="both", axis="y", alpha=0.3)
+    bx.legend(fontsize=8, loc="best")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_csv(csv_path: str, png_path: str, config: Config = Config(), datasets=None,
+             seeds=None) -> dict:
+    """Summarise the rows of ``config`` in an existing ``compare.csv`` and draw the figure
+    (nothing is run); returns the summary. The docs' figure is made this way from the
+    committed results."""
+    import csv as _csv
+
+    with open(csv_path, newline="") as fh:
+        rows = list(_csv.DictReader(fh))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows)) if datasets is None else datasets
+    seeds = sorted({int(r["seed"]) for r in rows}) if seeds is None else seeds
+    summary = summarize(_rows_of(rows, config, datasets, seeds), datasets)
+    plot(summary, png_path)
+    return summary
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -575,10 +691,15 @@ def run(
     out_dir: str = ".",
     n_jobs: int = 1,
     progress: bool = True,
+    fresh: bool = False,
 ) -> dict:
-    """Run the (dataset, seed) tasks not yet in ``out_dir/compare.csv``, then write the markdown.
+    """Run the (dataset, seed) tasks not reusable from ``out_dir/compare.csv``, then write the
+    markdown and the figure.
 
-    Returns the summary dict (see :func:`summarize`) with ``markdown`` and ``wall_seconds``.
+    Results are reused when computed by the same gatedrelu version and code with the same
+    set-up (:mod:`gatedrelu.experiments._runner`); ``fresh=True`` recomputes them all.
+    Returns the summary dict (see :func:`summarize`) with ``markdown``, ``wall_seconds`` and
+    ``counts`` (tasks run, reused, recomputed).
     """
     from ..datasets import list_keel, load_keel
 
@@ -594,10 +715,10 @@ def run(
     if not seeds:
         raise ValueError("at least one seed is needed.")
     os.makedirs(out_dir, exist_ok=True)
-    results = ResultsFile(os.path.join(out_dir, CSV_NAME), COLUMNS, KEY_COLUMNS)
+    results = ResultsFile(os.path.join(out_dir, CSV_NAME), COLUMNS, KEY_COLUMNS, fresh=fresh)
     tasks = [(ds, s) for ds in datasets for s in seeds]
     t0 = time.perf_counter()
-    run_tasks(
+    counts = run_tasks(
         tasks, lambda t: (t[0], t[1], *config.key()), _task_runner(config), results,
         n_jobs=n_jobs, desc="compare", progress=progress,
     )
@@ -607,8 +728,10 @@ def run(
     text = markdown(summary, config, wall_seconds=wall)
     with open(os.path.join(out_dir, MD_NAME), "w") as fh:
         fh.write(text)
+    plot(summary, os.path.join(out_dir, PNG_NAME))
     summary["markdown"] = text
     summary["wall_seconds"] = wall
+    summary["counts"] = counts
     return summary
 
 
@@ -647,6 +770,9 @@ def add_arguments(parser) -> None:
                         help="parallel (dataset, seed) tasks (default 1; -1: all cores); the "
                              "default protocol takes about 15 minutes with --n-jobs 2 on 2 cores")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--fresh", action="store_true",
+                        help="recompute every task (default: reuse the results in --out computed "
+                             "by the same gatedrelu version and code with the same set-up)")
     parser.add_argument(
         "--out", default=None, metavar="DIR",
         help="output folder (default gatedrelu-compare, or gatedrelu-compare-quick with --quick)",
@@ -671,9 +797,12 @@ def main(args) -> int:
         "gatedrelu-compare-quick" if args.quick else "gatedrelu-compare"
     )
     summary = run(datasets, range(n_seeds), config, out_dir=out, n_jobs=args.n_jobs,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, fresh=args.fresh)
     print(summary["markdown"])
-    print(f"Results written to {os.path.join(out, CSV_NAME)} and {os.path.join(out, MD_NAME)}")
+    c = summary["counts"]
+    print(f"{c.reused} of {c.ran + c.reused} task(s) reused, {c.ran} computed "
+          f"({c.stale} recomputed); --fresh recomputes all.")
+    print(f"Results written to {os.path.join(out, CSV_NAME)}, {MD_NAME} and {PNG_NAME}")
     return 0
 
 

@@ -73,11 +73,13 @@ Choices
 * Theory lines are drawn with constant 1 (no fitted constant): ``s (d' + log P) sigma^2 / n`` and
   ``alpha * sum_i ||u_true_i||``, averaged over seeds.
 * Slopes are least-squares fits of ``log error`` on ``log n`` over every (n, seed) row, with
-  their standard errors.
+  their standard errors (:func:`scipy.stats.linregress`).
 
 Outputs in ``--out``: ``consistency.csv`` (resumable: finished (n, seed) tasks are kept and
 skipped on a rerun; the other set-up parameters are part of the key, so runs with another
-set-up add rows and the plot and summary use only the rows of the current one),
+set-up add rows and the plot and summary use only the rows of the current one; a result is
+reused only when computed by the same gatedrelu version and code, and ``--fresh`` recomputes
+them all),
 ``consistency.png`` and ``consistency.md``.
 """
 
@@ -374,19 +376,23 @@ def _rows_of(rows, config: Config, n_values, seeds) -> list[dict]:
 
 
 def fit_slope(n, err) -> tuple[float, float]:
-    """Least-squares slope of ``log err`` on ``log n`` and its standard error (NaN if undefined)."""
+    """Least-squares slope of ``log err`` on ``log n`` and its standard error (NaN if undefined).
+
+    :func:`scipy.stats.linregress`; the guards are ours: non-finite errors are dropped, fewer
+    than two distinct ``n`` give NaN, and two points give a NaN standard error (linregress
+    reports 0 there, although no residual degree of freedom is left).
+    """
+    from scipy.stats import linregress
+
     x, y = np.log(np.asarray(n, float)), np.log(np.asarray(err, float))
     ok = np.isfinite(y)
     x, y = x[ok], y[ok]
     if np.unique(x).size < 2:
         return float("nan"), float("nan")
-    A = np.column_stack([x, np.ones_like(x)])
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    dof = x.size - 2
-    if dof <= 0:
-        return float(coef[0]), float("nan")
-    s2 = float(np.sum((y - A @ coef) ** 2)) / dof
-    return float(coef[0]), float(math.sqrt(s2 / np.sum((x - x.mean()) ** 2)))
+    fit = linregress(x, y)
+    if x.size <= 2:
+        return float(fit.slope), float("nan")
+    return float(fit.slope), float(fit.stderr)
 
 
 def summarize(rows: list[dict], config: Config) -> dict:
@@ -449,6 +455,16 @@ def _fmt_slope(slope) -> str:
     )
 
 
+def _table(header: list, rows: list) -> list[str]:
+    """A markdown table as lines, by :meth:`pandas.DataFrame.to_markdown` (tabulate); the
+    cells are preformatted strings, so every column is left-aligned as they are written."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=header)
+    return frame.to_markdown(index=False, tablefmt="pipe", colalign=["left"] * len(header)
+                             ).splitlines()
+
+
 def markdown(summary: dict, config: Config, *, last_run: tuple | None = None) -> str:
     """``consistency.md``: slopes against theory, errors and support recovery per n."""
     d1 = config.d + 1
@@ -467,23 +483,21 @@ def markdown(summary: dict, config: Config, *, last_run: tuple | None = None) ->
         "Theory (docs/math.md): -1 under a group restricted-eigenvalue condition "
         "(s (d' + log P) sigma^2 / n), -1/2 without it (alpha * sum ||u_true_i||).",
         "",
-        "| method | in-sample slope | out-of-sample slope | theory |",
-        "|---|---|---|---|",
     ]
-    for m in METHODS:
-        e = summary["methods"][m]
-        lines.append(
-            f"| {names[m]} | {_fmt_slope(e['prediction_error']['slope'])} | "
-            f"{_fmt_slope(e['out_of_sample_error']['slope'])} | -1 (RE) / -0.5 |"
-        )
+    lines += _table(
+        ["method", "in-sample slope", "out-of-sample slope", "theory"],
+        [
+            [names[m], _fmt_slope(summary["methods"][m]["prediction_error"]["slope"]),
+             _fmt_slope(summary["methods"][m]["out_of_sample_error"]["slope"]), "-1 (RE) / -0.5"]
+            for m in METHODS
+        ],
+    )
     lines += [
         "",
         "## Mean errors per n (± standard error over seeds)",
         "",
-        "| n | P | alpha | GL in-sample | NTK in-sample | GL out-of-sample | NTK out-of-sample | "
-        "s(d'+log P)σ²/n | α Σ‖u_true‖ |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    table = []
     gl, ntk = summary["methods"]["group_lasso"], summary["methods"]["ntk"]
     th = summary["theory"]
     for k, n in enumerate(summary["n"]):
@@ -496,26 +510,30 @@ def markdown(summary: dict, config: Config, *, last_run: tuple | None = None) ->
             for c in ("out_of_sample_error",)
             for e in (gl, ntk)
         ]
-        lines.append(
-            f"| {n} | {summary['P'][k]:.0f} | {summary['alpha'][k]:.3g} | "
-            + " | ".join(cells)
-            + f" | {th['restricted_eigenvalue'][k]:.4g} | {th['slow_rate'][k]:.4g} |"
-        )
+        table.append([str(n), f"{summary['P'][k]:.0f}", f"{summary['alpha'][k]:.3g}", *cells,
+                      f"{th['restricted_eigenvalue'][k]:.4g}", f"{th['slow_rate'][k]:.4g}"])
+    lines += _table(
+        ["n", "P", "alpha", "GL in-sample", "NTK in-sample", "GL out-of-sample",
+         "NTK out-of-sample", "s(d'+log P)σ²/n", "α Σ‖u_true‖"],
+        table,
+    )
     sup = summary["support"]
     lines += [
         "",
         f"## Support recovery of the group lasso (selected: ||u_i|| > {config.threshold:g}; "
         "true norms are 1)",
         "",
-        "| n | precision | recall | exact support (fraction of seeds) | selected groups | "
-        "non-zero groups |",
-        "|---|---|---|---|---|---|",
     ]
-    for k, n in enumerate(summary["n"]):
-        lines.append(
-            f"| {n} | {sup['support_precision'][k]:.3f} | {sup['support_recall'][k]:.3f} | "
-            f"{sup['exact_support'][k]:.2f} | {sup['n_selected'][k]:.1f} | {sup['n_nonzero'][k]:.1f} |"
-        )
+    lines += _table(
+        ["n", "precision", "recall", "exact support (fraction of seeds)", "selected groups",
+         "non-zero groups"],
+        [
+            [str(n), f"{sup['support_precision'][k]:.3f}", f"{sup['support_recall'][k]:.3f}",
+             f"{sup['exact_support'][k]:.2f}", f"{sup['n_selected'][k]:.1f}",
+             f"{sup['n_nonzero'][k]:.1f}"]
+            for k, n in enumerate(summary["n"])
+        ],
+    )
     above, total = summary["ntk_objective_above"]
     lines += [
         "",
@@ -541,6 +559,8 @@ def plot(summary: dict, config: Config, path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .compare import plain_log_axis
 
     ns = np.asarray(summary["n"], float)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
@@ -569,6 +589,8 @@ def plot(summary: dict, config: Config, path: str) -> None:
         ax.plot(ns, th["slow_rate"], "k:", lw=1.3, label="α Σ‖u_true,i‖ (slope −1/2)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain_log_axis(ax, "x")
+        plain_log_axis(ax, "y")
         ax.set_xlabel("n (training samples)")
         ax.set_ylabel("mean squared error vs noiseless teacher")
         ax.set_title(titles[col], fontsize=10)
@@ -580,6 +602,7 @@ def plot(summary: dict, config: Config, path: str) -> None:
     ax.plot(ns, sup["support_recall"], "s-", label="recall")
     ax.plot(ns, sup["exact_support"], "^-", label="exact support (fraction)")
     ax.set_xscale("log")
+    plain_log_axis(ax, "x")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("n (training samples)")
     ax.set_title(f"group-lasso support recovery (‖u_i‖ > {config.threshold:g})", fontsize=10)
@@ -613,21 +636,26 @@ def run(
     out_dir: str = ".",
     n_jobs: int = 1,
     progress: bool = True,
+    fresh: bool = False,
 ) -> dict:
-    """Run the (n, seed) tasks not yet in ``out_dir/consistency.csv``, then write PNG and MD.
+    """Run the (n, seed) tasks not reusable from ``out_dir/consistency.csv``, then write PNG
+    and MD.
 
-    Returns the summary dict (see :func:`summarize`).
+    Results are reused when computed by the same gatedrelu version and code with the same
+    set-up (:mod:`gatedrelu.experiments._runner`); ``fresh=True`` recomputes them all.
+    Returns the summary dict (see :func:`summarize`) with ``counts`` (tasks run, reused,
+    recomputed).
     """
     n_values = sorted({check_int(n, "n", minimum=2) for n in n_values})
     seeds = sorted({check_int(s, "seed", minimum=0) for s in seeds})
     if not seeds:
         raise ValueError("at least one seed is needed.")
     os.makedirs(out_dir, exist_ok=True)
-    results = ResultsFile(os.path.join(out_dir, CSV_NAME), COLUMNS, KEY_COLUMNS)
+    results = ResultsFile(os.path.join(out_dir, CSV_NAME), COLUMNS, KEY_COLUMNS, fresh=fresh)
     fixed = [getattr(config, k) for k in KEY_COLUMNS[2:]]
     tasks = [(n, s) for n in n_values for s in seeds]
     t0 = time.perf_counter()
-    n_run = run_tasks(
+    counts = run_tasks(
         tasks,
         lambda t: (t[0], t[1], *fixed),
         _task_runner(config),
@@ -640,9 +668,9 @@ def run(
     rows = _rows_of(results.rows(), config, n_values, seeds)
     summary = summarize(rows, config)
     with open(os.path.join(out_dir, MD_NAME), "w") as fh:
-        fh.write(markdown(summary, config, last_run=(n_run, len(tasks), wall, n_jobs)))
+        fh.write(markdown(summary, config, last_run=(counts.ran, len(tasks), wall, n_jobs)))
     plot(summary, config, os.path.join(out_dir, PNG_NAME))
-    summary["wall_seconds"], summary["tasks_run"] = wall, n_run
+    summary["wall_seconds"], summary["tasks_run"], summary["counts"] = wall, counts.ran, counts
     return summary
 
 
@@ -700,6 +728,12 @@ def add_arguments(parser) -> None:
         "--n-jobs", type=int, default=1, help="parallel tasks (default 1; -1: all cores)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="recompute every task (default: reuse the results in --out computed by the same "
+        "gatedrelu version and code with the same set-up)",
+    )
 
 
 def main(args) -> int:
@@ -725,7 +759,11 @@ def main(args) -> int:
         out_dir=out,
         n_jobs=args.n_jobs,
         progress=not args.no_progress,
+        fresh=args.fresh,
     )
+    c = summary["counts"]
+    print(f"{c.reused} of {c.ran + c.reused} task(s) reused, {c.ran} computed "
+          f"({c.stale} recomputed); --fresh recomputes all.")
     for m in METHODS:
         e = summary["methods"][m]
         print(
