@@ -241,3 +241,40 @@ def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
     assert os.path.exists(tmp_path / "problems" / "R0.npz")
     md = (tmp_path / "solver.md").read_text()
     assert "| cvxpy |" in md and ("Cold runs were skipped" in md) != cold
+
+
+def test_figure_from_the_committed_results(tmp_path):
+    """solver.png: one panel per core count, every ok solver at its warm time, plain labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "solver.json")
+    captured = {}
+    real = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        captured["fig"] = fig
+        return real(fig, *args, **kwargs)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(plt.Figure, "savefig", keep)
+    try:
+        results = bench.plot_json(path, str(tmp_path / "solver.png"))
+    finally:
+        mp.undo()
+    assert (tmp_path / "solver.png").read_bytes()[:4] == b"\x89PNG"
+    axes = captured["fig"].axes
+    assert len(axes) == len(results["settings"]["cores"])
+    for ax, k in zip(axes, map(str, results["settings"]["cores"])):
+        drawn = sorted(y for line in ax.get_lines() for y in line.get_ydata()
+                       if line.get_mfc() != "none")
+        expected = sorted(
+            c["warm_s"] for pr in results["problems"].values() for r in pr["rows"]
+            if r["solver"] in bench.PLOT_SOLVERS
+            for c in [r.get("by_cores", {}).get(k, {})] if c.get("status") == "ok"
+        )
+        assert drawn == pytest.approx(expected)
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels and all(t.replace(".", "").isdigit() for t in labels), labels

@@ -28,7 +28,8 @@ largest over the path) is kept; that setting is timed
 
 A single solve that runs past ``cap`` seconds is killed and the row says so, with the best
 suboptimality reached. Ratios are ``peer time / gatedrelu-auto time`` (> 1 means gatedrelu
-is faster), per core count. Results go to ``solver.json`` and ``solver.md``.
+is faster), per core count. Results go to ``solver.json``, ``solver.md`` and ``solver.png``
+(warm time per problem against the peers, log axis labelled with plain numbers).
 """
 
 from __future__ import annotations
@@ -682,6 +683,80 @@ def _write(results, out_dir):
         json.dump(results, fh, indent=1, default=_jsonable)
     with open(os.path.join(out_dir, "solver.md"), "w") as fh:
         fh.write(markdown(results))
+    try:
+        plot(results, os.path.join(out_dir, "solver.png"))
+    except ImportError:  # matplotlib is optional here: the JSON and markdown are the results
+        pass
+
+
+#: Solvers drawn in the figure: gatedrelu's default and the peers (label, marker, colour).
+PLOT_SOLVERS = {
+    "gatedrelu:auto": ("gatedrelu (auto)", "o", "C0"),
+    "pyscnn": ("pyscnn (R-FISTA)", "s", "C1"),
+    "adelie": ("adelie (grpnet)", "D", "C2"),
+    "skglm": ("skglm (GroupBCD)", "^", "C3"),
+    "cvxpy": ("CVXPY + Clarabel", "v", "C4"),
+}
+
+
+def plot(results: dict, path: str) -> None:
+    """``solver.png``: warm time to the target suboptimality per problem, against the peers.
+
+    One panel per core count; a log time axis labelled with plain numbers (seconds). A solver
+    killed at the cap is drawn at the cap with an open marker; one that failed or was not run
+    is left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..experiments.compare import plain_log_axis
+
+    cores = [str(k) for k in results["settings"]["cores"]]
+    names = list(results["problems"])
+    cap = float(results["settings"]["cap"])
+    fig, axes = plt.subplots(1, len(cores), figsize=(6.5 * len(cores), 4.8), squeeze=False,
+                             constrained_layout=True)
+    x = np.arange(len(names))
+    width = 0.8 / len(PLOT_SOLVERS)
+    for ax, k in zip(axes[0], cores):
+        for j, (solver, (label, marker, colour)) in enumerate(PLOT_SOLVERS.items()):
+            xs, ts, capped = [], [], []
+            for i, name in enumerate(names):
+                row = next((r for r in results["problems"][name]["rows"]
+                            if r["solver"] == solver), None)
+                c = (row or {}).get("by_cores", {}).get(k, {})
+                xi = x[i] + (j - (len(PLOT_SOLVERS) - 1) / 2) * width
+                if c.get("status") == "ok" and c.get("warm_s"):
+                    xs.append(xi)
+                    ts.append(c["warm_s"])
+                elif c.get("status") == "cap":
+                    capped.append(xi)
+            ax.plot(xs, ts, marker, color=colour, ms=7, ls="none", label=label)
+            if capped:
+                ax.plot(capped, [cap] * len(capped), marker, color=colour, ms=7, ls="none",
+                        mfc="none")
+        ax.set_yscale("log")
+        plain_log_axis(ax)
+        ax.set_xticks(x, names, rotation=20)
+        ax.set_ylabel("warm time to (F - F*)/F* <= "
+                      f"{results['target_suboptimality']:g} (seconds)")
+        ax.set_title(f"{k} core{'s' if k != '1' else ''} (open marker: killed at the "
+                     f"{cap:g} s cap)", fontsize=10)
+        ax.grid(True, which="both", axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_json(json_path: str, png_path: str) -> dict:
+    """Draw the figure of an existing ``solver.json`` (nothing is run); returns the results.
+    The docs' figure is made this way from the committed results."""
+    with open(json_path) as fh:
+        results = json.load(fh)
+    plot(results, png_path)
+    return results
 
 
 def _jsonable(o):
@@ -968,7 +1043,7 @@ def main(args) -> int:
     )
     res = run(problems, args.peers, settings=st, seed=args.seed, out_dir=args.out)
     print(markdown(res))
-    print(f"Results written to {os.path.join(args.out, 'solver.json')} and solver.md")
+    print(f"Results written to {os.path.join(args.out, 'solver.json')}, solver.md and solver.png")
     return 0
 
 
