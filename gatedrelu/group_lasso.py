@@ -34,7 +34,7 @@ from ._validation import (
     check_targets,
 )
 from .operator import power_lipschitz
-from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, get_penalty
+from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, make_penalty
 from .problem.scaling import rescale
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
 from .solvers import cvxpy as _cvxpy_solver
@@ -88,7 +88,11 @@ class GroupLassoResult:
     status : str
         What the solver(s) reported, e.g. ``"newton: converged"``.
     info : dict
-        Solver diagnostics (working-set outer iterations, screened groups, ...).
+        Solver diagnostics (working-set outer iterations, screened groups, ...); for constrained
+        problems ``info["multipliers"]`` holds the multipliers of the certificate.
+    constraint_violation : float
+        Constrained problems (convex ReLU): the largest constraint violation at ``coef``, in
+        units of the predictions (``docs/math.md``); 0 for the group lasso.
     """
 
     coef: np.ndarray
@@ -101,6 +105,7 @@ class GroupLassoResult:
     solver: str = "auto"
     status: str = ""
     info: dict = field(default_factory=dict, compare=False, repr=False)
+    constraint_violation: float = 0.0
 
     @property
     def relative_gap(self) -> float:
@@ -141,11 +146,13 @@ def _check_problem(X, y, patterns):
 
 
 def make_problem(X, y, M, alpha, loss="squared", penalty="group_l2", sample_weight=None,
-                 constraint=None) -> Problem:
+                 constraint=None, l1_ratio=1.0, feature_weight=None) -> Problem:
     """The :class:`Problem` of validated arrays: the loss checks its targets, and sample weights
-    are folded into the data by the loss (``docs/math.md``, "Sample weights")."""
+    are folded into the data by the loss (``docs/math.md``, "Sample weights"); the penalty is
+    built by :func:`gatedrelu.problem.make_penalty` from ``penalty``, ``l1_ratio`` and
+    ``feature_weight``."""
     datafit = get_datafit(loss)
-    penalty = get_penalty(penalty)
+    penalty = make_penalty(penalty, l1_ratio=l1_ratio, feature_weight=feature_weight)
     datafit.check_targets(y)
     w = check_sample_weight(sample_weight, X.shape[0])
     if w is not None:
@@ -167,16 +174,17 @@ def _check_init(init, P: int, d: int, y: np.ndarray, dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- reference quantities
 
 
-def _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight):
+def _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight, l1_ratio, feature_weight):
     """Objective and duality gap at ``coef`` (numpy in, float out), in the input's precision."""
     X, y, M = _check_problem(X, y, patterns)
     U = _check_init(coef, M.shape[1], X.shape[1], y, X.dtype)
-    cert = certify_numpy(make_problem(X, y, M, alpha, loss, penalty, sample_weight), U)
+    cert = certify_numpy(make_problem(X, y, M, alpha, loss, penalty, sample_weight,
+                                      l1_ratio=l1_ratio, feature_weight=feature_weight), U)
     return cert.objective, cert.dual_gap
 
 
 def objective(X, y, patterns, coef, alpha, *, loss="squared", penalty="group_l2",
-              sample_weight=None) -> float:
+              sample_weight=None, l1_ratio=1.0, feature_weight=None) -> float:
     """The objective ``F(coef) = f(A(coef)) + alpha * Omega(coef)`` (``docs/math.md``).
 
     Parameters
@@ -186,34 +194,39 @@ def objective(X, y, patterns, coef, alpha, *, loss="squared", penalty="group_l2"
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
     coef : array-like of shape (n_patterns, n_features[, n_outputs])
     alpha : float
-    loss, penalty, sample_weight : as in :func:`solve_group_lasso`
+    loss, penalty, sample_weight, l1_ratio, feature_weight : as in :func:`solve_group_lasso`
     """
     alpha = check_nonnegative(alpha, "alpha")
-    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight)[0]
+    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight, l1_ratio,
+                     feature_weight)[0]
 
 
 def duality_gap(X, y, patterns, coef, alpha, *, loss="squared", penalty="group_l2",
-                sample_weight=None) -> float:
+                sample_weight=None, l1_ratio=1.0, feature_weight=None) -> float:
     """Absolute duality gap at ``coef`` (``docs/math.md``): an upper bound on ``F(coef) - F*``."""
     alpha = check_positive(alpha, "alpha")
-    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight)[1]
+    return _evaluate(X, y, patterns, coef, alpha, loss, penalty, sample_weight, l1_ratio,
+                     feature_weight)[1]
 
 
-def alpha_max(X, y, patterns, *, loss="squared", penalty="group_l2", sample_weight=None) -> float:
+def alpha_max(X, y, patterns, *, loss="squared", penalty="group_l2", sample_weight=None,
+              l1_ratio=1.0, feature_weight=None) -> float:
     """Smallest ``alpha`` for which ``U = 0`` is optimal: ``Omega^*(A^T (-grad f(0)))``.
 
-    For the squared loss and the group-L2 penalty this is ``max_i ||X^T D_i y|| / n``.
+    For the squared loss and the group-L2 penalty this is ``max_i ||X^T D_i y|| / n``; a ridge
+    term (``l1_ratio < 1``) divides it by ``l1_ratio``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
-    loss, penalty, sample_weight : as in :func:`solve_group_lasso`
+    loss, penalty, sample_weight, l1_ratio, feature_weight : as in :func:`solve_group_lasso`
     """
     X, y, M = _check_problem(X, y, patterns)
     X, y = X.astype(np.float64), y.astype(np.float64)
-    p = make_problem(X, y, M, 1.0, loss, penalty, sample_weight)
+    p = make_problem(X, y, M, 1.0, loss, penalty, sample_weight, l1_ratio=l1_ratio,
+                     feature_weight=feature_weight)
     return alpha_max_of(p.X, p.M, p.y, p.datafit, p.penalty)
 
 
@@ -253,6 +266,9 @@ def _hint(solver: str, status: str, problem: Problem) -> str:
                 "for extreme values.")
     if solver == "cvxpy":
         return "Try solver='auto'."
+    if problem.constraint is not None:
+        return ("To fix: increase max_iter; loosen tol; standardise X (StandardScaler); or try "
+                "solver='cvxpy' on small problems.")
     tips = ["increase max_iter", "loosen tol"]
     ratio = problem.alpha / max(_alpha_max_of_problem(problem), np.finfo(float).tiny)
     if ratio < 1e-6:
@@ -292,7 +308,10 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         if "alpha_prev" in opts:
             opts["alpha_prev"] *= scaling.alpha_factor
     out = spec.solve(scaled, U0, tol, max_iter, **opts)
-    cert = certify_numpy(scaled, np.asarray(out.coef, dtype=problem.X.dtype))
+    # constrained problems: certified by the gap with the solver's multipliers and by the
+    # constraint violation (docs/math.md, "Convex ReLU networks")
+    multipliers = out.info.get("multipliers") if problem.constraint is not None else None
+    cert = certify_numpy(scaled, np.asarray(out.coef, dtype=problem.X.dtype), multipliers)
     if spec.warm_start and not (cert.finite and cert.dual_gap <= tol * cert.objective):
         # an unfinished solve never returns worse than where it started
         start = certify_numpy(scaled, U0)
@@ -308,7 +327,10 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
             lipschitz = out.lipschitz * scaling.sx * scaling.sx
         lipschitz = float(lipschitz) if np.isfinite(lipschitz) and lipschitz > 0 else None
     finite = cert.finite and np.isfinite(objective) and np.all(np.isfinite(coef))
-    converged = bool(finite and dual_gap <= tol * objective)
+    converged = bool(finite and dual_gap <= tol * objective and cert.relative_violation <= tol)
+    violation = cert.constraint_violation * scaling.sy
+    if multipliers is not None and not scaling.identity:
+        out.info["multipliers"] = np.asarray(multipliers) * problem.X.dtype.type(scaling.sy)
     steps = out.info.get("steps")
     status = "; ".join(steps) if steps else out.status
     result = GroupLassoResult(
@@ -346,6 +368,8 @@ def solve_group_lasso(
     loss: str = "squared",
     penalty="group_l2",
     sample_weight=None,
+    l1_ratio: float = 1.0,
+    feature_weight: float | None = None,
 ) -> GroupLassoResult:
     """Solve the group lasso (GL) of a gated ReLU network with fixed gates.
 
@@ -381,11 +405,17 @@ def solve_group_lasso(
         The datafit, a name of ``gatedrelu.problem.DATAFITS`` (``docs/math.md`` gives each one's
         targets and dual); every loss is averaged over samples.
     penalty : str or Penalty, default "group_l2"
-        A name of ``gatedrelu.problem.PENALTIES`` or a penalty object (for penalties with
-        parameters).
+        A name of ``gatedrelu.problem.PENALTIES`` (``"group_l2"``: neuron sparsity; ``"feature"``:
+        input-feature sparsity; ``"group_l2+feature"``: both) or a penalty object.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weights: the loss becomes ``(1/sum w) sum_k w_k l_k`` (integer weights equal
         repeated rows, a zero weight equals removing the row).
+    l1_ratio : float in (0, 1], default 1.0
+        Below 1, a ridge term is mixed into the penalty:
+        ``alpha * (l1_ratio * Omega(U) + (1 - l1_ratio)/2 * ||U||_F^2)`` (``docs/math.md``,
+        "Penalties").
+    feature_weight : float >= 0, optional
+        The weight of the feature groups of ``penalty="group_l2+feature"`` (default 1.0).
 
     Returns
     -------
@@ -412,7 +442,8 @@ def solve_group_lasso(
     _check_solver_options(solver, lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size)
     tol = _tolerance(tol, X.dtype)
     U0 = _check_init(init, M.shape[1], X.shape[1], y, X.dtype)
-    problem = make_problem(X, y, M, alpha, loss, penalty, sample_weight)
+    problem = make_problem(X, y, M, alpha, loss, penalty, sample_weight, l1_ratio=l1_ratio,
+                           feature_weight=feature_weight)
     options = dict(lipschitz=lipschitz, devices=devices, max_size=cvxpy_max_size,
                    verbose=check_int(verbose, "verbose", minimum=0))
     return _run(problem, solver, tol, max_iter, U0, options)
@@ -433,6 +464,8 @@ def group_lasso_path(
     loss: str = "squared",
     penalty="group_l2",
     sample_weight=None,
+    l1_ratio: float = 1.0,
+    feature_weight: float | None = None,
 ) -> list[GroupLassoResult]:
     """Solutions of (GL) along a decreasing sequence of ``alpha``, warm-started and screened.
 
@@ -445,7 +478,8 @@ def group_lasso_path(
     n_alphas : int, default 20
     eps : float, default 1e-2
         Must lie in (0, 1).
-    solver, tol, max_iter, verbose, loss, penalty, sample_weight : as in :func:`solve_group_lasso`
+    solver, tol, max_iter, verbose, loss, penalty, sample_weight, l1_ratio, feature_weight : as in
+        :func:`solve_group_lasso`
 
     Returns
     -------
@@ -466,7 +500,8 @@ def group_lasso_path(
         eps = check_positive(eps, "eps")
         if eps >= 1:
             raise ValueError(f"eps must be < 1, got {eps}.")
-        amax = alpha_max(X, y, M, loss=loss, penalty=penalty, sample_weight=sample_weight)
+        amax = alpha_max(X, y, M, loss=loss, penalty=penalty, sample_weight=sample_weight,
+                         l1_ratio=l1_ratio, feature_weight=feature_weight)
         if amax == 0:
             raise ValueError("alpha_max is 0 (y is orthogonal to every masked feature): no path.")
         alphas = amax * np.geomspace(1, eps, n_alphas)
@@ -484,7 +519,8 @@ def group_lasso_path(
     spec = REGISTRY[solver]
     results = []
     U = _check_init(None, M.shape[1], X.shape[1], y, X.dtype)
-    base = make_problem(X, y, M, 1.0, loss, penalty, sample_weight)
+    base = make_problem(X, y, M, 1.0, loss, penalty, sample_weight, l1_ratio=l1_ratio,
+                        feature_weight=feature_weight)
     lipschitz, alpha_prev = None, None
     if "lipschitz" in spec.options:
         with jax.enable_x64(True):

@@ -8,7 +8,7 @@ in ``docs/math.md``.
 
 from .certificate import Problem, alpha_max_of, certify, certify_numpy
 from .datafits import DATAFITS, Datafit, Quadratic, get_datafit
-from .penalties import PENALTIES, GroupL2, Penalty, get_penalty
+from .penalties import PENALTIES, GroupL2, Penalty, get_penalty, make_penalty
 
 __all__ = [
     "DATAFITS",
@@ -18,6 +18,7 @@ __all__ = [
     "Penalty",
     "get_datafit",
     "get_penalty",
+    "make_penalty",
     "Problem",
     "Quadratic",
     "alpha_max_of",

@@ -4,7 +4,9 @@ For ``X' = X / s_x`` and, when the loss allows it (the squared loss is homogeneo
 ``(z, y)``), ``y' = y / s_y``, with ``alpha' = alpha / (s_x s_y)``, the program of ``(X', y')``
 solved by ``V`` is the original one solved by ``U = (s_y / s_x) V``, with
 ``F(U) = s_y^2 F'(V)`` and the same relative gap (``docs/math.md``, "Scale"). ``s_x`` and ``s_y``
-are powers of two, so the scaling itself is exact in floating point. It is applied only when the
+are powers of two, so the scaling itself is exact in floating point. A penalty that is not a norm
+(a ridge term mixed in) is rescaled by its own ``scaled`` (another ``l1_ratio``), exactly up to
+the rounding of that ratio. It is applied only when the
 data's scale is extreme (more than ``2**LIMIT`` away from 1): ordinary problems are solved
 unchanged, and data scaled by ``1e100`` give the same network as the unscaled data.
 """
@@ -27,6 +29,9 @@ class Scaling:
 
     sx: float = 1.0
     sy: float = 1.0
+    #: ``alpha' = alpha * alpha_factor``: ``1 / (s_x s_y)`` for a norm penalty; a penalty that is
+    #: not positively homogeneous (a ridge term mixed in) says how it scales (``Penalty.scaled``).
+    alpha_factor: float = 1.0
 
     @property
     def identity(self) -> bool:
@@ -42,11 +47,6 @@ class Scaling:
     def objective_factor(self) -> float:
         """``F = objective_factor * F'``."""
         return self.sy * self.sy
-
-    @property
-    def alpha_factor(self) -> float:
-        """``alpha' = alpha * alpha_factor``."""
-        return 1.0 / (self.sx * self.sy)
 
     @property
     def lipschitz_factor(self) -> float:
@@ -86,15 +86,18 @@ def rescale(problem):
                 f"{np.finfo(problem.X.dtype).max:.1e}), so no objective or duality gap can be "
                 "computed. Rescale y (e.g. divide it by its standard deviation)."
             )
-    scaling = Scaling(sx, sy)
-    if scaling.identity:
-        return problem, scaling
+    if sx == 1.0 and sy == 1.0:
+        return problem, Scaling()
+    # U = k V: alpha Omega(k V) = alpha c Omega'(V) = sy^2 alpha' Omega'(V)
+    c, penalty = problem.penalty.scaled(sy / sx)
+    scaling = Scaling(sx, sy, c / (sy * sy))
     dt = problem.X.dtype
     scaled = replace(
         problem,
         X=(problem.X / dt.type(sx)).astype(dt),
         y=(problem.y / dt.type(sy)).astype(dt),
         alpha=problem.alpha * scaling.alpha_factor,
+        penalty=penalty,
     )
     return scaled, scaling
 

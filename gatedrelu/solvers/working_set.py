@@ -61,13 +61,14 @@ def group_operator_bounds(X, M) -> np.ndarray:
     return np.minimum(spectral, frob) * (1 + 1e-12)
 
 
-def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu) -> np.ndarray:
+def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu, penalty=None) -> np.ndarray:
     """Groups that are zero at every optimum, by the gap-safe sphere test; bool array (P,).
 
     Parameters
     ----------
     dual_norms : ndarray of shape (P,)
-        ``||A_i^T theta0||`` at the current point (``Certificate.dual_norms``).
+        The penalty's ``dual_group_norms(A^T theta0)`` at the current point
+        (``Certificate.dual_norms``; ``||A_i^T theta0||`` for the group-L2 penalty).
     dual_gap : float
         Duality gap at the current point.
     bounds : ndarray of shape (P,)
@@ -75,10 +76,21 @@ def gap_safe_screen(dual_norms, dual_gap, bounds, alpha, mu) -> np.ndarray:
     alpha : float
     mu : float
         Strong concavity of the dual (``n`` for the squared loss).
+    penalty : Penalty, optional
+        A pattern-separable penalty (default: group L2). For a norm the certificate's dual point
+        is ``theta0`` scaled by ``min(1, alpha / max_i dual_norms)``; a penalty that is not a
+        norm (a ridge term mixed in) has an unconstrained dual and uses ``theta0`` itself. The
+        radius is multiplied by ``penalty.dual_group_lipschitz`` (``1 / l1_ratio`` for a ridge
+        mix, whose dual group norms are the base ones over ``l1_ratio``). ``docs/math.md``,
+        "Penalties", proves that no group that is non-zero at the optimum is discarded.
     """
-    scale = min(1.0, alpha / max(float(np.max(dual_norms)), np.finfo(float).tiny))
+    if penalty is None or penalty.is_norm:
+        scale = min(1.0, alpha / max(float(np.max(dual_norms)), np.finfo(float).tiny))
+    else:
+        scale = 1.0
+    lipschitz = 1.0 if penalty is None else float(penalty.dual_group_lipschitz)
     radius = np.sqrt(2 * max(dual_gap, 0.0) / mu)
-    return scale * dual_norms + radius * bounds < alpha
+    return scale * dual_norms + radius * lipschitz * bounds < alpha
 
 
 #: Singular directions of X below this fraction of the largest are treated as its null space.
@@ -164,7 +176,8 @@ def solve(
             break
         dual_norms = cert.dual_norms
         if screen:
-            newly = alive & gap_safe_screen(dual_norms, cert.dual_gap, bounds, alpha, mu)
+            newly = alive & gap_safe_screen(dual_norms, cert.dual_gap, bounds, alpha, mu,
+                                              problem.penalty)
             alive &= ~newly
             U[newly] = 0
         support = alive & (np.linalg.norm(U.reshape(P, -1), axis=1) > 0)
