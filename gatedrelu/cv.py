@@ -45,9 +45,11 @@ from ._validation import (
     check_sample_weight,
 )
 from .estimators import (
+    CLASSIFIER_LOSSES,
     GatedBase,
     GatedReLUClassifier,
     GatedReLURegressor,
+    _ClassifierOutputs,
     _GatedReLUMixin,
     add_bias,
     decode_scores,
@@ -130,7 +132,7 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     """Validation scores of one fold along the path, shape (n_alphas,).
 
     ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
-    "classification" (``y`` the labels, re-coded on the fold's training rows as
+    "classification" (``y`` the labels, re-coded for ``loss`` on the fold's training rows as
     :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
     fold's training rows are weighted in the loss and its validation score is the weighted one.
     """
@@ -145,7 +147,7 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     if task == "classification":
         fold = SimpleNamespace()
         try:
-            T_train = encode_labels(fold, y[train]).astype(Xb.dtype)
+            T_train = encode_labels(fold, y[train], loss).astype(Xb.dtype)
         except ValueError as exc:
             raise ValueError(f"A cross-validation fold cannot be fitted: {exc}") from exc
     else:
@@ -423,11 +425,12 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         return self._forward(X)
 
 
-class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
+class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBase):
     """Gated ReLU classifier with ``alpha`` chosen by cross-validation.
 
     The analogue of scikit-learn's ``LassoCV`` for :class:`~gatedrelu.GatedReLUClassifier`
-    (squared loss on targets coded +1/-1): every fold runs one warm-started regularisation path
+    (with its ``loss``: the squared loss on targets coded +1/-1 by default, or the logistic or
+    multinomial loss, which give ``predict_proba``): every fold runs one warm-started regularisation path
     over the grid of ``alpha`` with the same gates, ``alpha_`` maximises the mean validation
     accuracy, and the network is refitted on all the data at ``alpha_`` (see :mod:`gatedrelu.cv`).
     With an integer or None ``cv`` the folds are stratified, as
@@ -474,6 +477,10 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
     penalty : str or Penalty, default="group_l2"
         The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`.
+    loss : {"squared", "logistic", "multinomial"}, default="squared"
+        The loss, as in :class:`~gatedrelu.GatedReLUClassifier`: ``"logistic"`` for two classes,
+        ``"multinomial"`` (softmax cross-entropy) for any number; both give ``predict_proba``.
+        The folds, the automatic grid's ``alpha_max`` and the refit use it.
 
     Attributes
     ----------
@@ -488,7 +495,7 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         The class labels.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_classes)
         Group-lasso coefficients of the refit on all the data at ``alpha_`` (one output for two
-        classes).
+        classes, except with ``loss="multinomial"``).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each activation pattern on the full data.
     patterns_ : ActivationPatterns
@@ -515,6 +522,38 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
     _task = "classification"
     _refit_class = GatedReLUClassifier
 
+    def __init__(
+        self,
+        n_gates=100,
+        *,
+        alphas=None,
+        n_alphas=20,
+        eps=1e-3,
+        cv=None,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        penalty="group_l2",
+        loss="squared",
+    ):
+        super().__init__(
+            n_gates, alphas=alphas, n_alphas=n_alphas, eps=eps, cv=cv,
+            fit_intercept=fit_intercept, gates=gates, solver=solver, tol=tol, max_iter=max_iter,
+            n_jobs=n_jobs, random_state=random_state, verbose=verbose, penalty=penalty,
+        )
+        self.loss = loss
+
+    def _loss(self) -> str:
+        return check_option(self.loss, "loss", CLASSIFIER_LOSSES)
+
+    def _refit_params(self) -> dict:
+        return {"loss": self.loss}
+
     @property
     def scores_path_(self) -> np.ndarray:
         """Alias of ``score_path_``: ndarray of shape (n_alphas, n_folds)."""
@@ -537,38 +576,8 @@ class GatedReLUClassifierCV(ClassifierMixin, _GatedReLUCVBase):
         self : GatedReLUClassifierCV
             The fitted estimator.
         """
+        loss = self._loss()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         y = column_or_1d(y, warn=True)
-        T = encode_labels(self, y).astype(X.dtype)
+        T = encode_labels(self, y, loss).astype(X.dtype)
         return self._fit_cv(X, y, T, sample_weight)
-
-    def decision_function(self, X):
-        """Scores of the refitted network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            One score per sample for two classes (positive: ``classes_[1]``), else one per class.
-        """
-        return self._forward(X)
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Class labels, from ``classes_``.
-        """
-        scores = self.decision_function(X)
-        return decode_scores(self.classes_, scores)

@@ -12,6 +12,7 @@ import jax
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -24,11 +25,19 @@ from ._validation import (
 )
 from .group_lasso import SOLVERS, solve_group_lasso
 from .problem import get_penalty
+from .problem.datafits.logistic import softplus
+from .problem.datafits.multinomial import log_softmax
 from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks, sample_gates
 
-__all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol"]
+__all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol", "CLASSIFIER_LOSSES"]
+
+#: The ``loss`` values of the classifiers: the squared loss on +1/-1 codes, the logistic loss
+#: (two classes) and the softmax cross-entropy (any number of classes).
+CLASSIFIER_LOSSES = ("squared", "logistic", "multinomial")
+#: The losses whose scores are log-odds, so that the classifiers have ``predict_proba``.
+_PROBABILISTIC = ("logistic", "multinomial")
 
 
 def default_tol(dtype) -> float:
@@ -144,7 +153,9 @@ class _GatedReLUMixin(GatedBase):
         """The equivalent non-convex two-layer gated ReLU network (active neurons only).
 
         Its ``predict`` equals this estimator's ``predict`` (regressor) or ``decision_function``
-        (classifier), and its weight decay equals the group-lasso penalty.
+        (classifier; for two classes with ``loss="multinomial"`` the network has two outputs and
+        ``decision_function`` is their difference), and its weight decay equals the group-lasso
+        penalty.
         """
         check_is_fitted(self, "coef_")
         return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
@@ -228,18 +239,138 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         return self._forward(X)
 
 
-class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
+class _ClassifierOutputs:
+    """Scores, labels and probabilities of a fitted gated ReLU classifier, per ``loss``.
+
+    Shared by :class:`GatedReLUClassifier` and :class:`~gatedrelu.GatedReLUClassifierCV`; needs
+    ``_forward``, ``classes_`` and the ``loss`` parameter.
+    """
+
+    def _has_proba(self) -> bool:
+        return getattr(self, "loss", "squared") in _PROBABILISTIC
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if getattr(self, "loss", "squared") == "logistic":
+            tags.classifier_tags.multi_class = False  # two classes only
+        return tags
+
+    def __getattr__(self, name):
+        # reached only when normal lookup fails: say why predict_proba is missing
+        if name in ("predict_proba", "predict_log_proba"):
+            loss = self.__dict__.get("loss", "squared")
+            if loss not in _PROBABILISTIC:
+                raise AttributeError(
+                    f"{type(self).__name__} with loss={loss!r} has no {name}: "
+                    + ("the squared loss fits +1/-1 codes, not probabilities. "
+                       if loss == "squared" else
+                       f"loss must be one of {', '.join(map(repr, CLASSIFIER_LOSSES))}. ")
+                    + "Use loss='logistic' (two classes) or loss='multinomial', or calibrate the "
+                    "scores with sklearn.calibration.CalibratedClassifierCV, e.g. "
+                    "CalibratedClassifierCV(GatedReLUClassifier(), method='sigmoid')."
+                )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def decision_function(self, X):
+        """Scores of the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes one score per sample, positive for ``classes_[1]`` (with
+            ``loss="logistic"`` or ``"multinomial"`` it is the log-odds of ``classes_[1]``: the
+            difference of the two outputs for ``"multinomial"``); otherwise one score per class
+            (``"multinomial"``: unnormalised log-probabilities).
+        """
+        scores = self._forward(X)
+        if scores.ndim == 2 and scores.shape[1] == 2 and len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]  # multinomial: the log-odds of classes_[1]
+        return scores
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Class labels, from ``classes_``: the sign of the score for two classes, the
+            arg max otherwise.
+        """
+        scores = self.decision_function(X)  # NotFittedError before classes_ is looked up
+        return decode_scores(self.classes_, scores)
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (``loss="logistic"`` or ``"multinomial"`` only).
+
+        The sigmoid of the score for ``"logistic"``, the softmax of the scores for
+        ``"multinomial"`` (``docs/math.md``). With ``loss="squared"`` this method does not exist;
+        calibrate such a classifier with ``sklearn.calibration.CalibratedClassifierCV``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in the order of ``classes_`` (float64); rows sum to 1.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithms of the class probabilities (``loss="logistic"`` or ``"multinomial"``).
+
+        Computed without overflow or underflow (log-sigmoid / log-softmax of the scores), so very
+        confident predictions keep finite logarithms.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            In the order of ``classes_`` (float64).
+        """
+        # in float64 whatever the input: probabilities near 1 keep their distance to 1, so that
+        # predict_proba = exp(predict_log_proba) and its logarithm agree to rounding
+        scores = self._forward(X).astype(np.float64)
+        if scores.ndim == 1:  # logistic: P(classes_[1]) = sigmoid(score)
+            return np.stack([-softplus(scores), -softplus(-scores)], axis=1)
+        return log_softmax(scores)
+
+
+class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     """Two-layer gated ReLU classifier trained to its global optimum.
 
-    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).
+    The loss is chosen by ``loss``: the squared loss on targets coded +1/-1 (a single +1/-1
+    column for two classes, one-hot columns for more; the default), the logistic loss (two
+    classes) or the softmax cross-entropy (``"multinomial"``, any number of classes). The two
+    probabilistic losses give ``predict_proba``; see ``docs/math.md`` for each loss, its dual and
+    its certificate.
 
     Parameters
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
     alpha : float, default=1e-3
-        Weight decay, scaled as in ``docs/math.md``: the objective is
-        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||``.
+        Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
+        samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) - y||^2 + alpha * sum_i
+        ||u_i||`` for the squared loss.
     fit_intercept : bool, default=True
         Append a constant column so every neuron has its own bias; gates then have
         ``n_features + 1`` entries, bias last.
@@ -248,9 +379,9 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
     solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
         ``"auto"`` picks by problem size and switches solver when progress stalls;
         ``"working_set"`` (FISTA on working sets with gap-safe screening), ``"newton"``
-        (projected Newton on the kernel weights, n <= 4000), ``"fista"`` (plain accelerated
-        proximal gradient) and ``"cvxpy"`` (the exact CVXPY/Clarabel reference) force one.
-        Every solver stops on the same certified duality gap.
+        (projected Newton on the kernel weights, n <= 4000, squared loss only), ``"fista"``
+        (plain accelerated proximal gradient) and ``"cvxpy"`` (the exact CVXPY/Clarabel
+        reference) force one. Every solver stops on the same certified duality gap.
     tol : float, default=None
         Relative duality-gap tolerance; None means 1e-6 for float64 input and 1e-5 for float32.
     max_iter : int, default=None
@@ -263,11 +394,18 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
         The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
         ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
         guide for the others.
+    loss : {"squared", "logistic", "multinomial"}, default="squared"
+        ``"squared"``: ``1/(2n) ||f(X) - Y||^2`` on +1/-1 codes (no ``predict_proba``; calibrate
+        with ``sklearn.calibration.CalibratedClassifierCV``). ``"logistic"``: ``(1/n) sum_k
+        log(1 + exp(-y_k f(x_k)))`` with ``y_k`` = +1/-1, two classes only, one output.
+        ``"multinomial"``: the softmax cross-entropy on one-hot targets, one output per class
+        (two for two classes). Sample weights enter every loss as a weighted mean.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
-        Group-lasso coefficients ``u_i``, one group per activation pattern.
+        Group-lasso coefficients ``u_i``, one group per activation pattern (``n_outputs`` is 1
+        for two classes except with ``loss="multinomial"``, else the number of classes).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each pattern.
     patterns_ : ActivationPatterns
@@ -277,7 +415,7 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
     dual_gap_ : float
         Absolute duality gap at ``coef_``.
     objective_ : float
-        Group-lasso objective at ``coef_``.
+        Objective (loss plus penalty) at ``coef_``.
     n_active_neurons_ : int
         Number of non-zero groups.
     n_features_in_ : int
@@ -286,24 +424,41 @@ class GatedReLUClassifier(ClassifierMixin, _GatedReLUMixin):
         The class labels.
     """
 
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=1e-3,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        verbose=0,
+        penalty="group_l2",
+        loss="squared",
+    ):
+        super().__init__(
+            n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
+            solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
+            verbose=verbose, penalty=penalty,
+        )
+        self.loss = loss
+
+    def _loss(self) -> str:
+        return check_option(self.loss, "loss", CLASSIFIER_LOSSES)
+
     def fit(self, X, y, sample_weight=None):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).
 
         ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the loss
         (integer weights equal repeated rows).
         """
+        loss = self._loss()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        T = encode_labels(self, y).astype(X.dtype)
+        T = encode_labels(self, y, loss).astype(X.dtype)
         return self._fit_targets(X, T, sample_weight)
-
-    def decision_function(self, X):
-        """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        return self._forward(X)
-
-    def predict(self, X):
-        """Predicted class labels of shape (n_samples,)."""
-        scores = self.decision_function(X)
-        return decode_scores(self.classes_, scores)
 
 
 def drop_unweighted(X, T, sample_weight):
@@ -321,18 +476,33 @@ def drop_unweighted(X, T, sample_weight):
     return X[keep], T[keep], check_sample_weight(w[keep], int(keep.sum()))
 
 
-def encode_labels(estimator, y) -> np.ndarray:
-    """Set ``estimator.classes_`` and return +1/-1 targets: (n,) for 2 classes, else (n, K)."""
+def encode_labels(estimator, y, loss="squared") -> np.ndarray:
+    """Set ``estimator.classes_`` and return the targets of ``loss`` for the labels ``y``.
+
+    ``"squared"``: +1/-1 codes, (n,) for two classes, else one-hot +1/-1 columns (n, K);
+    ``"logistic"``: +1/-1 of shape (n,) (two classes only); ``"multinomial"``: one-hot 0/1 of
+    shape (n, K), two columns for two classes.
+    """
+    loss = check_option(loss, "loss", CLASSIFIER_LOSSES)
     y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     binarizer = LabelBinarizer(neg_label=-1, pos_label=1)
     T = binarizer.fit_transform(y)
     estimator.classes_ = binarizer.classes_
-    if len(estimator.classes_) < 2:
+    K = len(estimator.classes_)
+    if K < 2:
         raise ValueError(
             f"Classifier needs samples of at least 2 classes in the data; got 1 class "
             f"({estimator.classes_[0]!r})."
         )
+    if loss == "logistic" and K > 2:
+        raise ValueError(
+            f"Only binary classification is supported with loss='logistic'; y has {K} classes. "
+            "Use loss='multinomial' (the softmax cross-entropy) for more than two."
+        )
+    if loss == "multinomial":
+        onehot = (T > 0).astype(float)
+        return np.hstack([1 - onehot, onehot]) if K == 2 else onehot
     return T[:, 0] if T.shape[1] == 1 else T
 
 

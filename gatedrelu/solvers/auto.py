@@ -10,6 +10,10 @@
   continues from its best iterate.
 * Otherwise the working-set solver first; if it does not converge within its budget and Newton
   applies, Newton continues from its iterate.
+* Datafits with a Hessian (the logistic and multinomial losses) then get Newton's method on the
+  support of the answer (:mod:`gatedrelu.solvers._polish`) when the support is small: the
+  predictions become exact to rounding instead of to about the square root of the gap, and the
+  polished point is kept only if its full duality gap is smaller.
 """
 
 from __future__ import annotations
@@ -65,9 +69,26 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
         cert = certify_numpy(problem, U)  # a later step may end worse: keep the best certified
         if cert.finite and cert.relative_gap < best_rel:
             best, best_rel = U, cert.relative_gap
+    if "newton" not in steps:  # newton polishes the squared loss itself
+        best = _polish(problem, best, used)
     out.info = dict(out.info, steps=used)
     return SolverOutput(coef=best, n_iter=n_iter, status=out.status, lipschitz=out.lipschitz,
                         info=out.info)
+
+
+def _polish(problem: Problem, U, used: list):
+    """Newton on the support of ``U`` for datafits with a Hessian (:mod:`._polish`); kept only
+    when the full duality gap certifies it better."""
+    from ._polish import support_newton
+
+    polished = support_newton(problem, U)
+    if polished is None:
+        return U
+    before, after = certify_numpy(problem, U), certify_numpy(problem, polished)
+    if after.finite and after.dual_gap < before.dual_gap:
+        used.append(f"support newton: gap {before.dual_gap:.1e} -> {after.dual_gap:.1e}")
+        return polished
+    return U
 
 
 def supports(problem: Problem):

@@ -70,6 +70,12 @@ class Datafit(Component):
         """Valid targets from teacher scores of shape (n,) or (n, c) (used by generic tests)."""
         raise NotImplementedError
 
+    #: Optional ``hessian(z, y)`` (numpy): the Hessian of ``f`` in ``z``, either diagonal (an
+    #: array of ``y``'s shape) or one (c, c) block per sample (shape (n, c, c)). Datafits that
+    #: define it get a Newton polish on the support of their solutions in ``solver="auto"``
+    #: (:mod:`gatedrelu.solvers._polish`).
+    hessian = None
+
     # -- generic defaults -----------------------------------------------------------------
     def dual_point(self, z, y):
         return -self.gradient(z, y)

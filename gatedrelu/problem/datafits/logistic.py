@@ -30,7 +30,8 @@ class Logistic(Datafit):
     r"""Logistic loss: ``f(z) = (1/n) sum_k c_k log(1 + exp(-s_k z_k))``, ``c_k = |y_k|``,
     ``s_k = sign(y_k)`` (sums over every entry for (n, c) targets: independent binary outputs).
 
-    * gradient ``-(y_k / n) sigma(-s_k z_k)``, Lipschitz constant ``max_k c_k / (4 n)``;
+    * gradient ``-(y_k / n) sigma(-s_k z_k)``, Lipschitz constant ``max_k c_k / (4 n)``, diagonal
+      Hessian ``c_k sigma (1 - sigma) / n`` (the support Newton polish of ``solver="auto"``);
     * dual value ``-(1/n) sum_k [a_k log a_k + (c_k - a_k) log(c_k - a_k) - c_k log c_k]`` with
       ``a_k = n s_k theta_k`` in ``[0, c_k]`` (``-inf`` outside), which is
       ``4 n / max_k c_k``-strongly concave;
@@ -80,6 +81,13 @@ class Logistic(Datafit):
         direct = h_new - h - p * delta
         direct = direct + 4 * eps * (h_new + h + xp.abs(p * delta))
         return xp.sum(c * xp.minimum(bound, direct)) / y.shape[0]
+
+    @staticmethod
+    def hessian(z, y):
+        """The Hessian in ``z``, diagonal: ``c_k sigma(u_k) sigma(-u_k) / n`` with
+        ``u_k = -s_k z_k``, of ``y``'s shape."""
+        u = -np.sign(y) * z
+        return np.abs(y) * sigmoid(u) * sigmoid(-u) / y.shape[0]
 
     @staticmethod
     def lipschitz(y):

@@ -38,7 +38,8 @@ class Multinomial(Datafit):
     r"""Softmax cross-entropy: ``f(Z) = (1/n) sum_k (w_k lse(z_k) - <y_k, z_k>)``, ``w_k = sum_j y_kj``.
 
     * gradient ``(w_k softmax(z_k) - y_k) / n``, Lipschitz constant ``max_k w_k / (2 n)`` (the
-      Hessian ``diag(p) - p p^T`` of the log-sum-exp has eigenvalues at most 1/2);
+      Hessian ``diag(p) - p p^T`` of the log-sum-exp has eigenvalues at most 1/2), Hessian blocks
+      ``w_k (diag(p) - p p^T) / n`` (the support Newton polish of ``solver="auto"``);
     * dual value ``-(1/n) sum_k [sum_j q_kj log q_kj - w_k log w_k]`` with ``q_k = y_k - n
       theta_k >= 0`` and ``sum_j q_kj = w_k`` (``-inf`` outside), which is ``2 n / max_k
       w_k``-strongly concave on its domain;
@@ -93,6 +94,14 @@ class Multinomial(Datafit):
         direct = xp.log(xp.sum(xp.exp(logp + delta - top[:, None]), axis=1)) + (top - mean)
         direct = direct + 4 * eps * (K + xp.max(xp.abs(delta), axis=1))
         return xp.vdot(w, xp.minimum(bound, direct)) / y.shape[0]
+
+    @staticmethod
+    def hessian(z, y):
+        """The Hessian in ``z``, one (K, K) block per sample: ``w_k (diag(p) - p p^T) / n`` with
+        ``p = softmax(z_k)``; shape (n, K, K)."""
+        p = softmax(z)
+        w = np.sum(y, axis=1)[:, None, None] / y.shape[0]
+        return w * (p[:, :, None] * np.eye(y.shape[1]) - p[:, :, None] * p[:, None, :])
 
     @staticmethod
     def lipschitz(y):
