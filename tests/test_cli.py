@@ -596,3 +596,38 @@ def test_model_mkl(tmp_path, capsys, regression_csv):
     )
     written = np.array([float(v) for v in _read_predictions(tmp_path / "predictions.csv")])
     assert np.array_equal(written, model.predict(X))
+
+
+def test_absurd_gate_counts_are_one_line_errors(tmp_path, capsys, regression_csv):
+    """--n-gates 1e9 printed a 28-line traceback; now the memory estimate refuses it."""
+    path, X, y = regression_csv
+    for value in ("1e9", "1000000000000"):
+        assert gr("fit", "--data", path, "--n-gates", value, "--out", tmp_path) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"n_gates={int(float(value))} on 40 samples x 4 features needs about" in err
+        assert "is available; use fewer gates" in err
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_check_problem_size_estimate():
+    from math import comb
+
+    from gatedrelu._validation import (
+        ProblemTooLargeError,
+        check_problem_size,
+        estimate_problem_bytes,
+    )
+
+    # 40 points in R^5 have at most 2 sum_{k<5} C(39, k) patterns (Cover), far below 1e9 gates
+    P = 2 * sum(comb(39, k) for k in range(5))
+    assert P == 184342
+    m = 10**9
+    expected = 8 * 5 * m + 8 * m + 40 * P + 8 * (6 * P * 5 + 2 * 40 * P)
+    assert estimate_problem_bytes(40, 5, m) == expected
+    assert estimate_problem_bytes(40, 5, m, np.float32) < expected
+    assert check_problem_size(40, 5, m, available=expected) == expected  # fits exactly
+    with pytest.raises(ProblemTooLargeError, match="needs about 48.2 GB .* about 1 GB is"):
+        check_problem_size(40, 5, m, available=10**9)
+    with pytest.raises(ValueError, match="n_gates must be >= 1"):
+        check_problem_size(40, 5, 0)
