@@ -58,7 +58,7 @@ from .estimators import (
 )
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
-from .problem import get_penalty
+from .problem import make_penalty
 
 __all__ = ["GatedReLURegressorCV", "GatedReLUClassifierCV"]
 
@@ -203,8 +203,12 @@ class _GatedReLUCVBase(GatedBase):
         random_state=None,
         verbose=0,
         penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
     ):
         self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.feature_weight = feature_weight
         self.n_gates = n_gates
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -249,7 +253,8 @@ class _GatedReLUCVBase(GatedBase):
     def _fit_cv(self, X, y, T, sample_weight=None):
         """Cross-validate on ``X`` (n, p), labels or targets ``y``, coded targets ``T``; refit."""
         solver, tol, alphas, n_jobs, verbose = self._validate_cv_params(X.dtype)
-        penalty = get_penalty(self.penalty)
+        penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
+                               feature_weight=self.feature_weight)
         loss = self._loss()
         w = check_sample_weight(sample_weight, X.shape[0])
         Xb = add_bias(X, self.fit_intercept)
@@ -290,6 +295,8 @@ class _GatedReLUCVBase(GatedBase):
             tol=tol,
             max_iter=self.max_iter,
             penalty=self.penalty,
+            l1_ratio=self.l1_ratio,
+            feature_weight=self.feature_weight,
             **self._refit_params(),
         ).fit(X, y, sample_weight=sample_weight)
         for name in _REFIT_ATTRIBUTES:
@@ -342,7 +349,14 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
     verbose : int or bool, default=0
         Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
     penalty : str or Penalty, default="group_l2"
-        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`.
+        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`; the automatic grid starts
+        at its ``alpha_max``.
+    l1_ratio : float in (0, 1], default=1.0
+        Ridge mixing of the penalty, as in :class:`~gatedrelu.GatedReLURegressor` (fixed: only
+        ``alpha`` is cross-validated).
+    feature_weight : float >= 0, default=None
+        Weight of the feature groups of ``penalty="group_l2+feature"``, as in
+        :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -476,7 +490,14 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
     verbose : int or bool, default=0
         Verbosity of joblib's progress messages over the folds (the solvers stay quiet).
     penalty : str or Penalty, default="group_l2"
-        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`.
+        The regulariser, as in :class:`~gatedrelu.GatedReLURegressor`; the automatic grid starts
+        at its ``alpha_max``.
+    l1_ratio : float in (0, 1], default=1.0
+        Ridge mixing of the penalty, as in :class:`~gatedrelu.GatedReLURegressor` (fixed: only
+        ``alpha`` is cross-validated).
+    feature_weight : float >= 0, default=None
+        Weight of the feature groups of ``penalty="group_l2+feature"``, as in
+        :class:`~gatedrelu.GatedReLURegressor`.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         The loss, as in :class:`~gatedrelu.GatedReLUClassifier`: ``"logistic"`` for two classes,
         ``"multinomial"`` (softmax cross-entropy) for any number; both give ``predict_proba``.
@@ -539,12 +560,15 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
         random_state=None,
         verbose=0,
         penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
         loss="squared",
     ):
         super().__init__(
             n_gates, alphas=alphas, n_alphas=n_alphas, eps=eps, cv=cv,
             fit_intercept=fit_intercept, gates=gates, solver=solver, tol=tol, max_iter=max_iter,
             n_jobs=n_jobs, random_state=random_state, verbose=verbose, penalty=penalty,
+            l1_ratio=l1_ratio, feature_weight=feature_weight,
         )
         self.loss = loss
 

@@ -24,7 +24,7 @@ from ._validation import (
     check_sample_weight,
 )
 from .group_lasso import SOLVERS, solve_group_lasso
-from .problem import get_penalty
+from .problem import make_penalty
 from .problem.datafits.logistic import softplus
 from .problem.datafits.multinomial import log_softmax
 from .network import GatedReLUNetwork, network_from_coef
@@ -103,6 +103,8 @@ class _GatedReLUMixin(GatedBase):
         random_state=None,
         verbose=0,
         penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
     ):
         self.n_gates = n_gates
         self.alpha = alpha
@@ -114,6 +116,8 @@ class _GatedReLUMixin(GatedBase):
         self.random_state = random_state
         self.verbose = verbose
         self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.feature_weight = feature_weight
 
     def _loss(self) -> str:
         """The datafit of this estimator (classifiers override it with their ``loss``)."""
@@ -121,7 +125,8 @@ class _GatedReLUMixin(GatedBase):
 
     def _fit_targets(self, X, T, sample_weight=None):
         solver = check_option(self.solver, "solver", SOLVERS)
-        penalty = get_penalty(self.penalty)
+        penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
+                               feature_weight=self.feature_weight)
         verbose = check_int(self.verbose, "verbose", minimum=0)
         tol = default_tol(X.dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
@@ -173,7 +178,7 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
     alpha : float, default=1e-3
         Weight decay, scaled as in ``docs/math.md``: the objective is
-        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||``.
+        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||`` (with the default penalty).
     fit_intercept : bool, default=True
         Append a constant column so every neuron has its own bias; gates then have
         ``n_features + 1`` entries, bias last.
@@ -194,9 +199,17 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
     verbose : int, default=0
         Print the solver's progress (the duality gap as it falls).
     penalty : str or Penalty, default="group_l2"
-        The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
-        ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
-        guide for the others.
+        The regulariser ``Omega``, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
+        ``"group_l2"`` is neuron sparsity (one group per activation pattern), ``"feature"`` input
+        sparsity (one group per input feature, across all neurons: unused inputs get exactly
+        zero weights), ``"group_l2+feature"`` both, ``sum_i ||u_i|| + feature_weight * sum_j
+        ||U[:, j]||``. See the penalties guide; a name keeps the estimator savable.
+    l1_ratio : float in (0, 1], default=1.0
+        Mixes a ridge term into the penalty: ``alpha * (l1_ratio * Omega(U) + (1 - l1_ratio)/2
+        * ||U||_F^2)`` (elastic-net mixing); 1 is the plain penalty.
+    feature_weight : float >= 0, default=None
+        Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
+        ``"group_l2"``); an error with any other penalty.
 
     Attributes
     ----------
@@ -391,9 +404,17 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     verbose : int, default=0
         Print the solver's progress (the duality gap as it falls).
     penalty : str or Penalty, default="group_l2"
-        The regulariser, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
-        ``"group_l2"`` is neuron sparsity (one group per activation pattern); see the penalties
-        guide for the others.
+        The regulariser ``Omega``, a name of ``gatedrelu.problem.PENALTIES`` or a penalty object:
+        ``"group_l2"`` is neuron sparsity (one group per activation pattern), ``"feature"`` input
+        sparsity (one group per input feature, across all neurons: unused inputs get exactly
+        zero weights), ``"group_l2+feature"`` both, ``sum_i ||u_i|| + feature_weight * sum_j
+        ||U[:, j]||``. See the penalties guide; a name keeps the estimator savable.
+    l1_ratio : float in (0, 1], default=1.0
+        Mixes a ridge term into the penalty: ``alpha * (l1_ratio * Omega(U) + (1 - l1_ratio)/2
+        * ||U||_F^2)`` (elastic-net mixing); 1 is the plain penalty.
+    feature_weight : float >= 0, default=None
+        Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
+        ``"group_l2"``); an error with any other penalty.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         ``"squared"``: ``1/(2n) ||f(X) - Y||^2`` on +1/-1 codes (no ``predict_proba``; calibrate
         with ``sklearn.calibration.CalibratedClassifierCV``). ``"logistic"``: ``(1/n) sum_k
@@ -437,12 +458,14 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         random_state=None,
         verbose=0,
         penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
         loss="squared",
     ):
         super().__init__(
             n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
             solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
-            verbose=verbose, penalty=penalty,
+            verbose=verbose, penalty=penalty, l1_ratio=l1_ratio, feature_weight=feature_weight,
         )
         self.loss = loss
 

@@ -4,9 +4,9 @@ The pattern groups (rows, one per neuron) and the feature groups (columns, one p
 so neither the prox nor the dual norm has a closed form (``docs/math.md``, "Penalties"):
 
 * **prox**: Dykstra's algorithm on the two block soft-thresholdings (rows, then columns), run
-  inside ``jax.jit`` until the iterate stops moving. Its invariant ``V = Y + P + Q`` with ``P``
+  inside ``jax.jit`` until the iterate and its split stop moving. Its invariant ``V = Y + P + Q`` with ``P``
   and ``Q`` projections onto the row and column balls also gives, at any iteration, a point
-  ``P + Q`` of the dual ball: :meth:`NeuronFeatureL2.dual_ball_point`.
+  ``P + Q`` of the dual ball (:meth:`NeuronFeatureL2.dual_ball_point`).
 * **dual norm**: the inf-convolution ``Omega^*(G) = min_{G1 + G2 = G} max(max_i ||G1_i||,
   max_j ||G2_j|| / beta)``. Each element's share can be taken along ``g_ij``, so only the
   magnitudes ``s_ij = ||g_ij||^2`` matter, and by a minimax argument
@@ -39,8 +39,9 @@ __all__ = ["NeuronFeatureL2", "PENALTY", "DYKSTRA_MAX_ITER", "DUAL_MAX_ITER"]
 
 #: Iteration cap of Dykstra's algorithm in the prox (it stops earlier when the iterate stops moving).
 DYKSTRA_MAX_ITER = 2000
-#: Relative change of the Dykstra iterate (in units of ``max |V|``) at which the prox stops.
-DYKSTRA_TOL = 1e-13
+#: Relative change of the Dykstra iterate and of its row part (in units of ``max |V|``) at which
+#: the prox stops.
+DYKSTRA_TOL = 1e-14
 #: Newton steps of the dual-norm barrier method (about 40-55 are used to reach 1e-13).
 DUAL_MAX_ITER = 100
 #: Relative distance (of the squares) between the certified bounds at which the dual norm stops.
@@ -66,7 +67,8 @@ def _cols(V, radius):
 def dykstra(V, r_row, r_col, max_iter=DYKSTRA_MAX_ITER, tol=DYKSTRA_TOL):
     """Dykstra's algorithm for ``prox`` of ``r_row sum_i ||u_i|| + r_col sum_j ||U_j||`` at ``V``.
 
-    Traceable. Returns ``(Y, P, Q, n_iter)``: ``Y`` the prox (to the tolerance), ``P`` and ``Q``
+    Traceable; stops when neither ``Y`` nor ``P`` moves by more than ``tol * max |V|`` in a sweep.
+    Returns ``(Y, P, Q, n_iter)``: ``Y`` the prox (to the tolerance), ``P`` and ``Q``
     the projections of the last sweep onto the row ball of radius ``r_row`` and the column ball
     of radius ``r_col``, with ``V = Y + P + Q`` at every iteration.
     """
@@ -87,10 +89,12 @@ def dykstra(V, r_row, r_col, max_iter=DYKSTRA_MAX_ITER, tol=DYKSTRA_TOL):
     def body(s):
         Y, P, Q, k, _ = s
         Y_new, P_new, Q_new = sweep(Y, P, Q)
-        return Y_new, P_new, Q_new, k + 1, jnp.max(jnp.abs(Y_new - Y))
+        # the split moves on after the prox has settled: both must stop moving
+        change = jnp.maximum(jnp.max(jnp.abs(Y_new - Y)), jnp.max(jnp.abs(P_new - P)))
+        return Y_new, P_new, Q_new, k + 1, change
 
     Y, P, Q = sweep(V, jnp.zeros_like(V), jnp.zeros_like(V))
-    change = jnp.max(jnp.abs(Y - V))
+    change = jnp.maximum(jnp.max(jnp.abs(Y - V)), jnp.max(jnp.abs(P)))
     Y, P, Q, k, _ = jax.lax.while_loop(cond, body, (Y, P, Q, jnp.int32(1), change))
     return Y, P, Q, k
 
@@ -283,9 +287,16 @@ class NeuronFeatureL2(Penalty):
         return self._dykstra(V, thresh)[0]
 
     def dual_ball_point(self, G, radius):
-        """``P + Q`` of Dykstra's algorithm: inside the dual ball by construction."""
+        """The nearer to ``G`` of two points of the dual ball of ``radius``: ``P + Q`` of
+        Dykstra's algorithm (inside by construction; the projection once it has converged) and
+        ``G`` scaled by the certified dual norm (``G`` itself when it is inside, where Dykstra's
+        prox, zero in the limit, converges slowly if ``G`` is on the boundary)."""
+        xp = xp_of(G)
         _, P, Q = self._dykstra(G, radius)
-        return P + Q
+        W1 = P + Q
+        W2 = G * xp.minimum(1, radius / xp.maximum(self.dual_norm(G), xp.finfo(G.dtype).tiny))
+        closer = xp.sum((G - W2) ** 2) < xp.sum((G - W1) ** 2)
+        return xp.where(closer, W2, W1)
 
     def dual_norm(self, G, metric=None):
         """A certified upper bound on ``Omega^*(G)``, within ``1e-13`` relative of it."""
