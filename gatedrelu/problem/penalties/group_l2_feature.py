@@ -245,14 +245,14 @@ def _numpy_call(fn, *arrays, static=()):
 class NeuronFeatureL2(Penalty):
     r"""Neuron plus feature sparsity: ``sum_i ||u_i|| + feature_weight * sum_j ||U[:, j]||``.
 
+    The prox is computed by Dykstra's algorithm and the dual norm (an inf-convolution) by a
+    certified barrier method that returns an upper bound within ``1e-13`` of the exact value
+    (module docstring, ``docs/math.md``). Not separable over patterns: solved by FISTA and CVXPY.
+
     Parameters
     ----------
     feature_weight : float, default 1.0
         ``beta > 0``: the weight of the feature groups relative to the neuron groups.
-
-    The prox is computed by Dykstra's algorithm and the dual norm (an inf-convolution) by a
-    certified barrier method that returns an upper bound within ``1e-13`` of the exact value
-    (module docstring, ``docs/math.md``). Not separable over patterns: solved by FISTA and CVXPY.
     """
 
     name = "group_l2+feature"
