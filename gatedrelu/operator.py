@@ -55,7 +55,9 @@ def forward(X, M, U):
     """
     xp = xp_of(X, M, U)
     if U.ndim == 2:
-        XU = X @ U.T  # (n, P)
+        # numpy: a contiguous right factor (OpenBLAS can take 100x longer on a transposed one
+        # when its threads compete for the cores)
+        XU = X @ (np.ascontiguousarray(U.T) if xp is np else U.T)  # (n, P)
         return xp.sum(xp.where(M, XU, 0), axis=1)
     P, d, c = U.shape
     XU = (X @ xp.transpose(U, (1, 0, 2)).reshape(d, P * c)).reshape(-1, P, c)

@@ -278,3 +278,120 @@ def test_figure_from_the_committed_results(tmp_path):
         assert drawn == pytest.approx(expected)
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert labels and all(t.replace(".", "").isdigit() for t in labels), labels
+
+
+# --------------------------------------------------------------------------- the logistic loss
+
+
+@pytest.fixture(scope="module")
+def small_logistic(tmp_path_factory):
+    """A tiny logistic problem (labels drawn from a planted teacher), saved for the workers."""
+    from gatedrelu.datasets import make_planted
+    from gatedrelu.group_lasso import alpha_max
+    from gatedrelu.patterns import activation_patterns, sample_gates
+
+    X, f, _ = make_planted(150, 6, random_state=2)
+    y = np.where(np.random.default_rng(2).random(150) < 1 / (1 + np.exp(-3 * f / f.std())), 1.0, -1.0)
+    gates = sample_gates(6, 30, random_state=3)
+    p = activation_patterns(X, gates)
+    alpha = 0.05 * alpha_max(X, y, p, loss="logistic")
+    pb = bench.Problem("small-logistic", X, y, gates, alpha=alpha, loss="logistic")
+    npz = pb.save(str(tmp_path_factory.mktemp("pb") / "small_logistic.npz"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Clarabel's exponential cones: certified ~1e-6 only
+        cv = bench.gatedrelu_call(X, y, p, alpha, solver="cvxpy", tol=1e-9, loss="logistic")
+    tight = bench.gatedrelu_call(X, y, p, alpha, solver="auto", tol=1e-12, loss="logistic")
+    F_cv, D_cv = bench.certificate(pb, cv.coef)
+    F_tt, D_tt = bench.certificate(pb, tight.coef)
+    return pb, npz, {"F_star": min(F_cv, F_tt), "lower_bound": max(D_cv, D_tt), "cvxpy": F_cv,
+                     "tight": tight}
+
+
+def test_logistic_certificate_is_the_mean_binary_entropy(small_logistic):
+    """The harness's own dual value (scipy's entr) equals F - gap of gatedrelu's certificate,
+    brackets the optimum and is tight there."""
+    from gatedrelu.group_lasso import duality_gap
+
+    pb, _, ref = small_logistic
+    assert ref["lower_bound"] <= ref["F_star"] <= ref["cvxpy"] * (1 + 1e-9)
+    assert ref["F_star"] - ref["lower_bound"] <= 1e-10 * ref["F_star"]
+    rng = np.random.default_rng(0)
+    for scale in (0.0, 0.1, 1.0):
+        U = scale * rng.standard_normal(ref["tight"].coef.shape)
+        F, D = bench.certificate(pb, U)
+        gap = duality_gap(pb.X, pb.y, pb.patterns.masks, U, pb.alpha, loss="logistic")
+        assert D == pytest.approx(F - gap, rel=1e-10, abs=1e-13)
+        assert D <= ref["F_star"] <= F
+
+
+@pytest.mark.parametrize(
+    "solver, module, tol",
+    [("gatedrelu:auto", None, 1e-9), ("cvxpy", None, 1e-9), ("skglm", "skglm", 1e-10),
+     ("skglm-newton", "skglm", 1e-10)],
+)
+def test_every_solver_reaches_the_logistic_optimum(small_logistic, solver, module, tol):
+    """skglm's LogisticGroup + WeightedGroupL2(alpha) is our program: the same optimum."""
+    if module:
+        pytest.importorskip(module)
+    pb, npz, ref = small_logistic
+    job = worker.Job(npz, solver, n_threads=1)
+    assert job.loss == "logistic"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        U, n_iter, _ = job.solve(tol)
+    F, _ = bench.certificate(pb, U)
+    assert F >= ref["lower_bound"] - 1e-12
+    assert bench.suboptimality(F, ref["F_star"]) <= 1e-6
+
+
+def test_adelie_binomial_solves_our_logistic_problem(small_logistic, tmp_path):
+    """adelie's binomial grpnet with lmda = alpha (weights 1/n, b = (y + 1)/2): our optimum."""
+    py = _adelie_python()
+    pb, npz, ref = small_logistic
+    w = bench.Worker("adelie", npz, {0}, str(tmp_path), python=py)
+    try:
+        rep = w.solve(1e-12, timeout=120)
+    finally:
+        w.close()
+    assert rep["ok"], rep.get("error")
+    F, _ = bench.certificate(pb, rep["U"])
+    assert bench.suboptimality(F, ref["F_star"]) <= 1e-7
+
+
+def test_logistic_problems_and_solver_rows():
+    pb = bench.make_problem("L0")
+    assert pb.loss == "logistic" and set(np.unique(pb.y)) == {-1.0, 1.0}
+    assert 0.2 < np.mean(pb.y > 0) < 0.8  # both labels, not separable by construction
+    from gatedrelu.group_lasso import alpha_max
+
+    assert pb.alpha_max == pytest.approx(alpha_max(pb.X, pb.y, pb.patterns, loss="logistic"))
+    assert pb.alpha == pytest.approx(0.05 * pb.alpha_max)
+    # gatedrelu's solvers that do not apply are skipped with their reason, not run
+    assert "squared loss" in bench._gatedrelu_skip_reason("gatedrelu:newton", pb)
+    assert bench._gatedrelu_skip_reason("gatedrelu:working_set", pb) is None
+    assert "squared loss only" in bench._skip_reason("pyscnn", pb, bench.Settings())
+
+
+def test_bench_logistic_script_end_to_end(tmp_path, monkeypatch):
+    """benchmarks/bench_logistic.py on a tiny problem: logistic.{json,md}, goals, certified F*."""
+    import importlib.util
+
+    monkeypatch.setitem(bench.PROBLEMS, "L0", dict(data="planted", loss="logistic", n=60, d=3,
+                                                   n_gates=8, alpha_ratio=0.05))
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "benchmarks", "bench_logistic.py")
+    spec = importlib.util.spec_from_file_location("bench_logistic", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--quick", "--peers", "cvxpy", "--cores", "1", "--repeats", "1", "--no-cold",
+            "--out", str(tmp_path)]
+    assert script.main(argv) == 0
+    res = json.loads((tmp_path / "logistic.json").read_text())
+    pr = res["problems"]["L0"]
+    assert pr["spec"]["loss"] == "logistic"
+    assert pr["reference"]["certified_rel_gap"] <= 1e-9
+    assert [r["solver"] for r in pr["rows"]] == ["gatedrelu:auto", "cvxpy"]
+    assert all(r["by_cores"]["1"]["status"] == "ok" for r in pr["rows"])
+    assert {t["peer"] for t in res["targets"]} == {"adelie", "skglm", "skglm-newton"}
+    md = (tmp_path / "logistic.md").read_text()
+    assert md.startswith("# Logistic benchmark") and "logistic loss" in md

@@ -344,12 +344,21 @@ def skglm_group_lasso(
     max_epochs=10000,
     p0=10,
     return_info=False,
+    loss="squared",
+    solver="bcd",
 ):
     """Solve (GL) with skglm's ``GroupBCD`` on the expanded design ``[D_1 X, ..., D_P X]``.
 
     The datafit is ``QuadraticGroup`` (``1/(2n)||y - Aw||^2``), the penalty
     ``WeightedGroupL2(alpha, weights=1)`` with contiguous groups of size d, no intercept: the
     problem ``skglm.GroupLasso(groups=d, alpha=alpha, fit_intercept=False)`` solves.
+
+    With ``loss="logistic"`` (``y`` = +1/-1) the datafit is ``LogisticGroup``,
+    ``(1/n) sum_i log(1 + exp(-y_i (Aw)_i))`` (``skglm/datafits/single_task.py``, ``Logistic``:
+    the mean over samples, like ours), so skglm's ``alpha`` is again ours. ``solver="newton"``
+    uses ``GroupProxNewton`` (working sets of groups, a proximal Newton step on each, the
+    solver skglm recommends for this datafit) instead of ``GroupBCD``; its ``tol`` has the same
+    meaning and ``max_iter`` counts its outer iterations.
 
     ``tol`` is skglm's: stop when ``max_g`` (distance of ``-grad_g`` to the subdifferential of
     ``alpha ||w_g||``) ``<= tol``. ``max_iter`` = outer working-set iterations,
@@ -358,9 +367,9 @@ def skglm_group_lasso(
     Returns ``U`` (P, d), and ``(U, info)`` when ``return_info`` (``n_iter`` outer
     iterations run, ``stop_crit``, ``converged``, ``objective_history``, ``solve_time``).
     """
-    from skglm.datafits import QuadraticGroup
+    from skglm.datafits import LogisticGroup, QuadraticGroup
     from skglm.penalties import WeightedGroupL2
-    from skglm.solvers import GroupBCD
+    from skglm.solvers import GroupBCD, GroupProxNewton
     from skglm.utils.data import grp_converter
 
     X = np.asarray(X, dtype=np.float64)
@@ -370,27 +379,35 @@ def skglm_group_lasso(
     P = masks.shape[1]
     A = np.asfortranarray(expanded_design(X, masks))  # skglm's estimators use order='F'
     grp_indices, grp_ptr = grp_converter(d, P * d)
-    datafit = QuadraticGroup(grp_ptr=grp_ptr, grp_indices=grp_indices)
+    if loss not in ("squared", "logistic"):
+        raise ValueError(f"loss must be 'squared' or 'logistic', got {loss!r}")
+    Datafit = QuadraticGroup if loss == "squared" else LogisticGroup
+    datafit = Datafit(grp_ptr=grp_ptr, grp_indices=grp_indices)
     penalty = WeightedGroupL2(
         alpha=float(alpha), weights=np.ones(P), grp_ptr=grp_ptr, grp_indices=grp_indices
     )
-    solver = GroupBCD(
-        max_iter=int(max_iter),
-        max_epochs=int(max_epochs),
-        p0=int(p0),
-        tol=float(tol),
-        fit_intercept=False,
-        warm_start=False,
-    )
+    if solver == "bcd":
+        solver = GroupBCD(
+            max_iter=int(max_iter),
+            max_epochs=int(max_epochs),
+            p0=int(p0),
+            tol=float(tol),
+            fit_intercept=False,
+            warm_start=False,
+        )
+    elif solver == "newton":
+        solver = GroupProxNewton(p0=int(p0), max_iter=int(max_iter), tol=float(tol),
+                                 fit_intercept=False, warm_start=False)
+    else:
+        raise ValueError(f"solver must be 'bcd' or 'newton', got {solver!r}")
     t0 = time.perf_counter()
     w, p_objs, stop_crit = solver.solve(A, y, datafit, penalty)
     solve_time = time.perf_counter() - t0
     U = np.asarray(w[: P * d]).reshape(P, d).copy()
     if not return_info:
         return U
-    done = np.flatnonzero(
-        p_objs
-    )  # p_objs is preallocated with zeros of length max_iter
+    # GroupBCD preallocates p_objs with zeros (length max_iter); GroupProxNewton returns a list
+    done = np.flatnonzero(np.asarray(p_objs))
     n_iter = int(done[-1] + 1) if done.size else 0
     info = {
         "n_iter": n_iter,
@@ -418,8 +435,15 @@ def adelie_grpnet(
     max_iters=10**7,
     n_threads=1,
     return_info=False,
+    loss="squared",
 ):
     """Solve (GL) at each of ``alphas`` with ``adelie.grpnet`` on ``convex_relu(X, masks, gated=True)``.
+
+    ``loss="logistic"`` (``y`` = +1/-1) uses ``adelie.glm.binomial((y + 1) / 2)`` with its
+    default weights ``1/n``: ``sum_i (1/n) (-b_i eta_i + log(1 + e^eta_i))`` with ``b_i`` in {0, 1}
+    equals ``(1/n) sum_i log(1 + exp(-y_i eta_i))``, our loss, so ``lmda`` is again our ``alpha``.
+    adelie then solves by IRLS (proximal Newton) around its coordinate descent; ``tol`` sets both
+    its coordinate-descent ``tol`` and its ``irls_tol``.
 
     Parameters
     ----------
@@ -452,9 +476,15 @@ def adelie_grpnet(
     masks = np.asfortranarray(X @ G >= 0)
     P = masks.shape[1]
     A = ad.matrix.convex_relu(X, masks, gated=True, n_threads=int(n_threads))
+    if loss == "squared":
+        glm, extra = ad.glm.gaussian(y), {}
+    elif loss == "logistic":
+        glm, extra = ad.glm.binomial((y > 0).astype(np.float64)), {"irls_tol": float(tol)}
+    else:
+        raise ValueError(f"loss must be 'squared' or 'logistic', got {loss!r}")
     state = ad.grpnet(
         A,
-        ad.glm.gaussian(y),
+        glm,
         groups=np.arange(0, P * d, d),
         alpha=1.0,
         penalty=np.ones(P),
@@ -465,6 +495,7 @@ def adelie_grpnet(
         max_iters=int(max_iters),
         n_threads=int(n_threads),
         progress_bar=False,
+        **extra,
     )
     got = np.asarray(state.lmdas)
     order = np.sort(lmdas)[::-1]  # grpnet solves the path in decreasing order

@@ -59,11 +59,19 @@ PROBLEMS = {
     "diabetes": dict(data="diabetes", n_gates=100, alpha=1e-3),
     "R1-path": dict(data="planted", n=5000, d=50, n_gates=500, path=(50, 1e-3)),
     "R0-path": dict(data="planted", n=500, d=20, n_gates=100, path=(10, 1e-2)),
+    # the logistic loss (benchmarks/bench_logistic.py): labels drawn from the planted teacher
+    "L1": dict(data="planted", loss="logistic", n=5000, d=50, n_gates=500, alpha_ratio=0.05),
+    "L1-0.01": dict(data="planted", loss="logistic", n=5000, d=50, n_gates=500,
+                    alpha_ratio=0.01),
+    "L0": dict(data="planted", loss="logistic", n=500, d=20, n_gates=100, alpha_ratio=0.05),
 }
 DEFAULT_PROBLEMS = ("R1", "R1-0.01", "R1-0.001", "R0", "diabetes", "R1-path")
 QUICK_PROBLEMS = ("R0", "diabetes", "R0-path")
 #: Peers; "gatedrelu" stands for gatedrelu's solvers other than "auto" (auto always runs).
 PEERS = ("gatedrelu", "pyscnn", "adelie", "skglm", "cvxpy")
+#: Every peer the harness knows: also skglm's proximal Newton solver (GroupProxNewton), which
+#: skglm recommends for the logistic loss.
+ALL_PEERS = PEERS + ("skglm-newton",)
 PATH_PEERS = ("gatedrelu", "pyscnn", "adelie")
 
 
@@ -87,6 +95,7 @@ LADDERS = {
     "pyscnn": _ladder(1e-2, 1e-16),
     # skglm: largest distance of a group's gradient to its subdifferential
     "skglm": _ladder(1e-1, 1e-12),
+    "skglm-newton": _ladder(1e-1, 1e-12),
     # adelie: coordinate-descent tolerance on y_var-relative weighted squared coefficient changes
     "adelie": _ladder(1e-4, 1e-16),
     # gatedrelu's CVXPY/Clarabel solver
@@ -106,12 +115,12 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 # ============================================================================ the gatedrelu call
 
 
-def gatedrelu_call(X, y, patterns, alpha, *, solver="auto", tol, max_iter=None):
+def gatedrelu_call(X, y, patterns, alpha, *, solver="auto", tol, max_iter=None, loss="squared"):
     """THE one call into gatedrelu's solvers: one alpha (float) or a path (1-D array)."""
     from .. import group_lasso as gl
 
     fn = gl.group_lasso_path if np.ndim(alpha) > 0 else gl.solve_group_lasso
-    kw = {"tol": tol, "solver": solver}
+    kw = {"tol": tol, "solver": solver, "loss": loss}
     if max_iter is not None:
         kw["max_iter"] = max_iter
     return fn(X, y, patterns, alpha, **kw)
@@ -137,6 +146,8 @@ class Problem:
     alphas: np.ndarray | None = None
     spec: dict = field(default_factory=dict)
     alpha_max: float | None = None
+    #: "squared" or "logistic" (labels +1/-1 in y)
+    loss: str = "squared"
 
     @property
     def is_path(self) -> bool:
@@ -158,7 +169,7 @@ class Problem:
     def save(self, path: str, max_iter: int = 10**6) -> str:
         p = self.patterns
         arrays = dict(X=self.X, y=self.y, gates=self.gates, rep_gates=p.gates, masks=p.masks,
-                      max_iter=np.int64(max_iter))
+                      max_iter=np.int64(max_iter), loss=np.str_(self.loss))
         if self.is_path:
             arrays["alphas"] = np.asarray(self.alphas, dtype=np.float64)
         else:
@@ -175,11 +186,16 @@ def make_problem(name: str, seed: int = 0) -> Problem:
     if name not in PROBLEMS:
         raise ValueError(f"Unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}.")
     spec = dict(PROBLEMS[name])
+    loss = spec.get("loss", "squared")
     if spec["data"] == "planted":
         from ..datasets import make_planted
 
         X, y, _ = make_planted(spec["n"], spec["d"], n_hidden=4, noise=0.1, random_state=seed)
         gates = sample_gates(spec["d"], spec["n_gates"], random_state=seed + 1)
+        if loss == "logistic":
+            # labels +1 with probability sigmoid(3 f / std f): noisy, never separable
+            u = np.random.default_rng(seed + 2).random(len(y))
+            y = np.where(u < 1 / (1 + np.exp(-3 * (y - y.mean()) / y.std())), 1.0, -1.0)
     elif spec["data"] == "diabetes":
         from sklearn.datasets import load_diabetes
         from sklearn.preprocessing import StandardScaler
@@ -193,8 +209,8 @@ def make_problem(name: str, seed: int = 0) -> Problem:
     else:  # pragma: no cover
         raise ValueError(spec["data"])
     X = np.ascontiguousarray(X, dtype=np.float64)
-    amax = alpha_max(X, y, activation_patterns(X, gates))
-    pb = Problem(name, X, y, gates, spec=spec, alpha_max=amax)
+    amax = alpha_max(X, y, activation_patterns(X, gates), loss=loss)
+    pb = Problem(name, X, y, gates, spec=spec, alpha_max=amax, loss=loss)
     if "path" in spec:
         n_alphas, eps = spec["path"]
         pb.alphas = amax * np.geomspace(1.0, eps, n_alphas)
@@ -211,8 +227,9 @@ def make_problem(name: str, seed: int = 0) -> Problem:
 def certificate(pb: Problem, U, dual: bool = True) -> tuple:
     """``(F, D)`` at ``U`` (P, d), or lists over a path (U of shape (L, P, d)); D None if not ``dual``.
 
-    ``F`` is :func:`gatedrelu.objective`; ``D`` the dual value at the scaled residual
-    (``docs/math.md``), computed here in numpy float64 so that the certified lower bound does not
+    ``F`` is :func:`gatedrelu.objective`; ``D`` the dual value at the scaled residual (squared
+    loss) or at the scaled ``-grad f`` (logistic loss, whose dual value is a mean binary entropy;
+    ``docs/math.md``), computed here in numpy float64 so that the certified lower bound does not
     depend on the code under test.
     """
     from ..group_lasso import objective
@@ -229,15 +246,32 @@ def certificate(pb: Problem, U, dual: bool = True) -> tuple:
 def _certificate_one(pb, M, U, alpha, objective, dual):
     X, y = pb.X, pb.y
     n = X.shape[0]
-    F = float(objective(X, y, M, U, alpha))
+    F = float(objective(X, y, M, U, alpha, loss=pb.loss))
     if not dual:
         return F, None
+    if pb.loss == "logistic":
+        return F, _logistic_dual(X, y, M, U, alpha)
     r = y - ((X @ U.T) * M).sum(axis=1)
     G = (M * r[:, None]).T @ X  # (P, d): X^T D_i r
     gmax = float(np.sqrt((G**2).sum(axis=1)).max()) / n
     theta = (r / n) * (min(1.0, alpha / gmax) if gmax > 0 else 1.0)
     D = float(theta @ y - 0.5 * n * (theta @ theta))
     return F, D
+
+
+def _logistic_dual(X, y, M, U, alpha) -> float:
+    """Dual value of the logistic program at ``t * theta0``, ``theta0 = (y / n) sigmoid(-y z)``
+    (``-grad f``), ``t = min(1, alpha / max_i ||X^T D_i theta0||)``: the mean binary entropy
+    ``(1/n) sum_k H(t sigmoid(-y_k z_k))`` (labels +1/-1, no weights)."""
+    from scipy.special import entr, expit
+
+    n = X.shape[0]
+    z = ((X @ U.T) * M).sum(axis=1)
+    p = expit(-y * z)
+    G = (M * (y * p / n)[:, None]).T @ X
+    gmax = float(np.sqrt((G**2).sum(axis=1)).max())
+    a = p * (min(1.0, alpha / gmax) if gmax > 0 else 1.0)
+    return float(np.sum(entr(a) + entr(1 - a)) / n)
 
 
 def suboptimality(F, F_star):
@@ -415,7 +449,8 @@ def reference(pb: Problem, npz: str, workdir: str, st: Settings, with_cvxpy: boo
     """
     cores = _cpuset(max(st.cores))
     stages = sorted({t for t in (1e-8, 1e-10, st.ref_tol) if t >= st.ref_tol}, reverse=True)
-    names = [f"gatedrelu:{s}" for s in gatedrelu_solvers() if s != "cvxpy"]
+    names = [f"gatedrelu:{s}" for s in gatedrelu_solvers()
+             if s != "cvxpy" and _gatedrelu_skip_reason(f"gatedrelu:{s}", pb) is None]
     todo = [(names[0], stages)] + ([("cvxpy", [1e-9])] if with_cvxpy else [])
     extra = [(s, stages) for s in names[1:]]
     runs = []
@@ -572,9 +607,14 @@ def bench_solver(solver, pb, npz, workdir, ref, st: Settings) -> dict:
 
 
 def _skip_reason(peer: str, pb: Problem, st: Settings) -> str | None:
+    if pb.loss != "squared" and peer == "pyscnn":
+        return "squared loss only in this benchmark"
+    if pb.loss == "squared" and peer == "skglm-newton":
+        return "run for the logistic loss only"
     if peer == "adelie" and not os.path.exists(st.adelie_python):
         return f"adelie venv not found ({st.adelie_python}); see benchmarks/README.md"
-    mods = {"pyscnn": ["scnn", "lab", "torch"], "skglm": ["skglm"], "cvxpy": ["cvxpy", "clarabel"]}
+    mods = {"pyscnn": ["scnn", "lab", "torch"], "skglm": ["skglm"], "skglm-newton": ["skglm"],
+            "cvxpy": ["cvxpy", "clarabel"]}
     for mod in mods.get(peer, []):
         try:
             __import__(mod)
@@ -588,11 +628,21 @@ def _skip_reason(peer: str, pb: Problem, st: Settings) -> str | None:
         limit = int(getattr(gl, "CVXPY_MAX_SIZE", 5_000_000))
         if pb.size > limit:
             return f"too large for CVXPY/Clarabel: n*P*d = {pb.size:,} > {limit:,}"
-    if peer == "skglm":
+    if peer in ("skglm", "skglm-newton"):
         gb = pb.size * 8 / 2**30
         if gb > st.skglm_max_gb:
             return f"expanded design {gb:.1f} GiB > --skglm-max-gb {st.skglm_max_gb:g}"
     return None
+
+
+def _gatedrelu_skip_reason(solver: str, pb: Problem) -> str | None:
+    """Why gatedrelu's solver ``gatedrelu:NAME`` does not apply to ``pb`` (its ``supports``)."""
+    from ..group_lasso import make_problem as problem_of
+    from ..solvers import REGISTRY
+
+    name = solver.split(":", 1)[1]
+    alpha = pb.alpha if pb.alpha is not None else float(pb.alphas[0])
+    return REGISTRY[name].supports(problem_of(pb.X, pb.y, pb.patterns.masks, alpha, pb.loss))
 
 
 def _ratios(rows, st: Settings):
@@ -611,11 +661,16 @@ def _ratios(rows, st: Settings):
 
 
 def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = None, seed=0,
-        out_dir=None):
-    """Run the benchmark; returns the result dict and writes solver.json / solver.md."""
+        out_dir=None, name="solver", title="Solver benchmark", goals=TARGETS):
+    """Run the benchmark; returns the result dict and writes ``NAME.json`` / ``NAME.md`` /
+    ``NAME.png`` (``name``, default "solver"); ``goals`` are the speed-up targets reported,
+    ``(problems, peer, minimum warm ratio)``."""
     st = settings or Settings()
     peers = tuple(peers)
     results = {
+        "name": name,
+        "title": title,
+        "goals": [[list(probs), peer, goal] for probs, peer, goal in goals],
         "target_suboptimality": st.target,
         "settings": {k: v for k, v in st.__dict__.items() if k != "progress"},
         "machine": _machine(),
@@ -646,7 +701,8 @@ def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = N
             solvers += [p for p in peers if p != "gatedrelu"]
             rows = []
             for solver in solvers:
-                why = None if solver.startswith("gatedrelu:") else _skip_reason(solver, pb, st)
+                why = (_gatedrelu_skip_reason(solver, pb) if solver.startswith("gatedrelu:")
+                       else _skip_reason(solver, pb, st))
                 if why:
                     rows.append({"solver": solver, "status": f"skipped: {why}", "by_cores": {}})
                     continue
@@ -679,12 +735,13 @@ def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = N
 
 def _write(results, out_dir):
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "solver.json"), "w") as fh:
+    name = results.get("name", "solver")
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as fh:
         json.dump(results, fh, indent=1, default=_jsonable)
-    with open(os.path.join(out_dir, "solver.md"), "w") as fh:
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as fh:
         fh.write(markdown(results))
     try:
-        plot(results, os.path.join(out_dir, "solver.png"))
+        plot(results, os.path.join(out_dir, f"{name}.png"))
     except ImportError:  # matplotlib is optional here: the JSON and markdown are the results
         pass
 
@@ -695,6 +752,7 @@ PLOT_SOLVERS = {
     "pyscnn": ("pyscnn (R-FISTA)", "s", "C1"),
     "adelie": ("adelie (grpnet)", "D", "C2"),
     "skglm": ("skglm (GroupBCD)", "^", "C3"),
+    "skglm-newton": ("skglm (GroupProxNewton)", ">", "C5"),
     "cvxpy": ("CVXPY + Clarabel", "v", "C4"),
 }
 
@@ -768,9 +826,10 @@ def _jsonable(o):
 
 
 def targets(results) -> list:
-    """The speed-up goals, met or missed, per core count (warm ratios)."""
+    """The speed-up goals (``results["goals"]``, default :data:`TARGETS`), met or missed, per
+    core count (warm ratios)."""
     out = []
-    for probs, peer, goal in TARGETS:
+    for probs, peer, goal in results.get("goals", TARGETS):
         for name in probs:
             pr = results["problems"].get(name)
             if pr is None:
@@ -869,7 +928,7 @@ def markdown(results: dict) -> str:
     cores = [str(k) for k in results["settings"]["cores"]]
     st = results["settings"]
     lines = [
-        "# Solver benchmark",
+        f"# {results.get('title', 'Solver benchmark')}",
         "",
         f"Time to reach relative suboptimality (F - F\\*) / F\\* <= {results['target_suboptimality']:g} "
         "(for a path: the largest over the path) from (X, y, gates), each solver's own tolerance "
@@ -909,6 +968,8 @@ def markdown(results: dict) -> str:
             sp = pr["spec"]
             rel = f"{sp['alpha_ratio']:g} alpha_max = " if "alpha_ratio" in sp else ""
             what = f"alpha = {rel}{pr['alpha']:.4g}"
+        if pr["spec"].get("loss", "squared") != "squared":
+            what += f", {pr['spec']['loss']} loss"
         Fs = ref["F_star"]
         Fs_txt = (f"F* from {min(Fs):.6g} to {max(Fs):.6g}" if isinstance(Fs, list)
                   else f"F* = {Fs:.12g}")
@@ -991,8 +1052,8 @@ def add_arguments(parser) -> None:
         f"(default: {' '.join(DEFAULT_PROBLEMS)}; with --quick: {' '.join(QUICK_PROBLEMS)})",
     )
     parser.add_argument(
-        "--peers", nargs="+", default=list(PEERS), choices=PEERS, metavar="PEER",
-        help=f"peers to run against gatedrelu's 'auto' solver, among {', '.join(PEERS)} "
+        "--peers", nargs="+", default=list(PEERS), choices=ALL_PEERS, metavar="PEER",
+        help=f"peers to run against gatedrelu's 'auto' solver, among {', '.join(ALL_PEERS)} "
         "('gatedrelu' = gatedrelu's other solvers; default: all)",
     )
     parser.add_argument("--cores", choices=("1", "2", "both"), default="both",
@@ -1025,12 +1086,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="gatedrelu-bench", help="output folder")
 
 
-def main(args) -> int:
-    problems = args.problems or (QUICK_PROBLEMS if args.quick else DEFAULT_PROBLEMS)
+def settings_from_args(args) -> Settings:
+    """The :class:`Settings` of parsed :func:`add_arguments` options."""
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 5)
     if repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {repeats}.")
-    st = Settings(
+    return Settings(
         cores={"1": (1,), "2": (2,), "both": (1, 2)}[args.cores],
         repeats=repeats,
         cap=args.cap if args.cap is not None else (60.0 if args.quick else 300.0),
@@ -1041,6 +1102,11 @@ def main(args) -> int:
         skglm_max_gb=args.skglm_max_gb,
         cold=args.cold,
     )
+
+
+def main(args) -> int:
+    problems = args.problems or (QUICK_PROBLEMS if args.quick else DEFAULT_PROBLEMS)
+    st = settings_from_args(args)
     res = run(problems, args.peers, settings=st, seed=args.seed, out_dir=args.out)
     print(markdown(res))
     print(f"Results written to {os.path.join(args.out, 'solver.json')}, solver.md and solver.png")

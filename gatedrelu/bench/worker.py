@@ -38,8 +38,9 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: Solvers run by this worker: "gatedrelu:<name>" (any name of gatedrelu.group_lasso.SOLVERS),
-#: "cvxpy" (gatedrelu's CVXPY/Clarabel solver), "pyscnn", "skglm", "adelie".
-PEER_SOLVERS = ("cvxpy", "pyscnn", "skglm", "adelie")
+#: "cvxpy" (gatedrelu's CVXPY/Clarabel solver), "pyscnn", "skglm" (GroupBCD), "skglm-newton"
+#: (GroupProxNewton), "adelie".
+PEER_SOLVERS = ("cvxpy", "pyscnn", "skglm", "skglm-newton", "adelie")
 THREAD_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -82,6 +83,8 @@ class Job:
         self.solver = solver
         self.n_threads = n_threads
         self.max_iter = int(data["max_iter"]) if "max_iter" in data else 10**6
+        #: "squared" (y real) or "logistic" (y = +1/-1); files without it are squared-loss ones
+        self.loss = str(data["loss"]) if "loss" in data else "squared"
         self._imports()
 
     def _imports(self):
@@ -100,7 +103,7 @@ class Job:
             import lab  # noqa: F401
             import scnn  # noqa: F401
             import torch  # noqa: F401
-        elif self.solver == "skglm":
+        elif self.solver in ("skglm", "skglm-newton"):
             import skglm  # noqa: F401
         elif self.solver == "cvxpy":
             import clarabel  # noqa: F401
@@ -113,7 +116,8 @@ class Job:
         X, y, a = self.X, self.y, self.alpha
         if self.solver == "adelie":
             U, info = self.peers.adelie_grpnet(
-                X, y, self.rep_gates, a, tol=tol, n_threads=self.n_threads, return_info=True
+                X, y, self.rep_gates, a, tol=tol, n_threads=self.n_threads, return_info=True,
+                loss=self.loss,
             )
             return U, info["n_iter"], {}
         from gatedrelu.bench.solver import gatedrelu_call
@@ -123,7 +127,8 @@ class Job:
         if self.solver.startswith("gatedrelu:") or self.solver == "cvxpy":
             name = "cvxpy" if self.solver == "cvxpy" else self.solver.split(":", 1)[1]
             max_iter = None if name == "cvxpy" else self.max_iter
-            res = gatedrelu_call(X, y, p, a, solver=name, tol=tol, max_iter=max_iter)
+            res = gatedrelu_call(X, y, p, a, solver=name, tol=tol, max_iter=max_iter,
+                                 loss=self.loss)
             if self.path:
                 U = np.stack([r.coef for r in res])
                 return U, sum(int(r.n_iter) for r in res), {
@@ -131,6 +136,8 @@ class Job:
                 }
             return res.coef, int(res.n_iter), {"converged": bool(res.converged)}
         if self.solver == "pyscnn":
+            if self.loss != "squared":
+                raise ValueError("pyscnn runs the squared loss only in this benchmark")
             if self.path:
                 U, info = self.peers.pyscnn_rfista_path(
                     X, y, p.gates, a, tol=tol, max_iter=self.max_iter
@@ -140,11 +147,12 @@ class Job:
                     X, y, p.gates, a, tol=tol, max_iter=self.max_iter, metric_freq=10**9
                 )
             return U, info["n_iter"], {}
-        if self.solver == "skglm":
+        if self.solver in ("skglm", "skglm-newton"):
             if self.path:
                 raise ValueError("skglm has no path mode in this benchmark")
             U, info = self.peers.skglm_group_lasso(
-                X, y, p.masks, a, tol=tol, max_iter=1000, max_epochs=10**6, return_info=True
+                X, y, p.masks, a, tol=tol, max_iter=1000, max_epochs=10**6, return_info=True,
+                loss=self.loss, solver="newton" if self.solver == "skglm-newton" else "bcd",
             )
             return U, info["n_iter"], {"converged": bool(info["converged"])}
         raise ValueError(f"unknown solver {self.solver!r}")

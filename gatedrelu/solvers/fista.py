@@ -195,12 +195,14 @@ def _bucket(k: int, P: int) -> int:
 
 #: Problems with at most this many ``n * P * d * c`` start with the same iterations in numpy
 #: (:func:`fista_numpy`): compiling the loop for every new shape (a cross-validation fold, a
-#: working set, an estimator check) costs about a second, more than most such solves.
-NUMPY_SIZE = 100_000
-#: A numpy iteration costs about 0.1-0.4 ms more than a compiled one on small problems: after
-#: this many, a solve that has not converged continues in the compiled loop (so a hard small
-#: problem pays at most about twice the best of the two).
+#: working set, an estimator check) costs one to a few seconds, more than most such solves.
+NUMPY_SIZE = 1_000_000
+#: A numpy iteration costs about 0.2 ms (small problems) to 2 ms (``NUMPY_SIZE``) more than a
+#: compiled one: after ``min(NUMPY_ITERS, NUMPY_WORK / size)`` iterations, about the cost of
+#: one compilation, a solve that has not converged continues in the compiled loop (so a hard
+#: small problem pays at most about twice the best of the two).
 NUMPY_ITERS = 3000
+NUMPY_WORK = 5e8
 
 
 def _power_lipschitz_numpy(X, M, n_iter: int = 30):
@@ -218,28 +220,18 @@ def _power_lipschitz_numpy(X, M, n_iter: int = 30):
     return float(np.vdot(g, g)) / n
 
 
-@partial(jax.jit, static_argnums=0)
-def _metric_prox(penalty, V, thresh, metric):
-    return penalty.prox(V, thresh, metric)
-
-
 def fista_numpy(datafit, penalty, X, M, y, U0, alpha, tol, max_iter, L0, metric=None):
     """The iterations of :func:`fista_run` (same steps, tests and status codes) in numpy, for
-    small problems; returns ``(U, n_iter, L, status_code, F, gap)``.
-
-    With a ``metric`` only the penalty's prox (a root search per group) is compiled, once per
-    shape: a fraction of the cost of compiling the loop.
+    small problems; returns ``(U, n_iter, L, status_code, F, gap)``. The penalty's methods are
+    called with numpy arrays (a penalty written with ``jax.numpy`` only still works, op by op).
     """
     import numpy as np
 
-    if metric is None:
-        prox = penalty.prox
-    else:
+    if metric is not None:
         metric = tuple(np.asarray(m, X.dtype) for m in metric)
 
-        def prox(V, thresh):
-            with jax.enable_x64(True):
-                return np.asarray(_metric_prox(penalty, V, thresh, metric))
+    def prox(V, thresh):
+        return penalty.prox(V, thresh, metric)
 
     dt = X.dtype.type
     eps, tiny = float(np.finfo(X.dtype).eps), float(np.finfo(X.dtype).tiny)
@@ -305,15 +297,14 @@ def run_numpy(problem, U0, tol, max_iter, lipschitz=None, devices=None, metric=N
     """Run FISTA on numpy inputs; returns ``(U, n_iter, L, status_code, F, gap)``.
 
     Small problems (``n * P * d * c <= NUMPY_SIZE``, one device) run :func:`fista_numpy` for up
-    to ``NUMPY_ITERS`` iterations and, if unfinished, continue in the compiled :func:`fista_run`;
-    the others run :func:`fista_run`.
+    to ``min(NUMPY_ITERS, NUMPY_WORK / size)`` iterations and, if unfinished, continue in the
+    compiled :func:`fista_run`; the others run :func:`fista_run`.
     """
     import numpy as np
 
-    P = problem.M.shape[1]
-    small = problem.n * P * problem.d * problem.n_outputs <= NUMPY_SIZE
-    if small and (devices is None or len(devices) == 1):
-        budget = min(int(max_iter), NUMPY_ITERS)
+    size = problem.n * problem.M.shape[1] * problem.d * problem.n_outputs
+    if size <= NUMPY_SIZE and (devices is None or len(devices) == 1):
+        budget = min(int(max_iter), NUMPY_ITERS, max(1, int(NUMPY_WORK // max(size, 1))))
         out = fista_numpy(problem.datafit, problem.penalty, problem.X, problem.M, problem.y,
                           np.asarray(U0, problem.X.dtype), problem.alpha, tol, budget,
                           -1.0 if lipschitz is None else float(lipschitz), metric)

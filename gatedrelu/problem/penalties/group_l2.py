@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ...operator import group_norms, xp_of
 from ._base import Penalty
@@ -55,29 +56,35 @@ class GroupL2(Penalty):
             shrink = xp.where(norms > thresh, 1 - thresh / xp.where(norms > 0, norms, 1), 0)
             return V * shrink.reshape((-1,) + (1,) * (V.ndim - 1))
         Q, sig = metric
+        xp = xp_of(V, Q, sig)  # numpy (a Python loop) or JAX (a compiled loop)
         Z = _rotate(Q, V)  # (P, d[, c]) in the eigenbasis
         zero = group_norms(_scale_rows(Z, 1 / sig)) <= thresh
         sig2 = sig * sig
         # s ||diag(sig) w(s)|| rises from 0 (s -> 0) to ||diag(1/sig) z|| (s -> inf)
-        big = jnp.maximum(group_norms(_scale_rows(Z, sig)), jnp.finfo(V.dtype).tiny)
-        lo = jnp.log(thresh / big) - 1.0
-        hi = lo + 2 * jnp.log(jnp.max(sig) / jnp.min(sig)) + 60.0
+        big = xp.maximum(group_norms(_scale_rows(Z, sig)), xp.finfo(V.dtype).tiny)
+        lo = xp.log(thresh / big) - 1.0
+        hi = lo + 2 * xp.log(xp.max(sig) / xp.min(sig)) + 60.0
 
         def f(log_s):
-            s = jnp.exp(log_s).reshape((-1,) + (1,) * (Z.ndim - 1))
+            s = xp.exp(log_s).reshape((-1,) + (1,) * (Z.ndim - 1))
             W = Z / (1 + s * _expand(sig2, Z))
-            return jnp.exp(log_s) * group_norms(_scale_rows(W, sig)) - thresh
+            return xp.exp(log_s) * group_norms(_scale_rows(W, sig)) - thresh
 
         def body(_, bounds):
             lo, hi = bounds
             mid = 0.5 * (lo + hi)
             up = f(mid) > 0
-            return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+            return xp.where(up, lo, mid), xp.where(up, mid, hi)
 
-        lo, hi = jax.lax.fori_loop(0, 80, body, (lo, hi))
-        s = jnp.exp(0.5 * (lo + hi)).reshape((-1,) + (1,) * (Z.ndim - 1))
+        if xp is jnp:
+            lo, hi = jax.lax.fori_loop(0, 80, body, (lo, hi))
+        else:
+            with np.errstate(over="ignore"):
+                for k in range(80):
+                    lo, hi = body(k, (lo, hi))
+        s = xp.exp(0.5 * (lo + hi)).reshape((-1,) + (1,) * (Z.ndim - 1))
         W = Z / (1 + s * _expand(sig2, Z))
-        W = jnp.where(zero.reshape((-1,) + (1,) * (Z.ndim - 1)), 0, W)
+        W = xp.where(zero.reshape((-1,) + (1,) * (Z.ndim - 1)), 0, W)
         return _rotate(Q.T, W)
 
     @staticmethod
