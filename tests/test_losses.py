@@ -300,8 +300,8 @@ def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(Est, loss):
 # tiny instances, tol=1e-10: check_sample_weight_equivalence compares fits at rtol 1e-7; alpha
 # (and the CV grid) not far below alpha_max, so that these tight solves stay short
 @parametrize_with_checks(
-    [GatedReLUClassifier(n_gates=10, alpha=0.05, tol=1e-10, loss=loss) for loss in LOSSES]
-    + [GatedReLUClassifierCV(n_gates=3, n_alphas=2, eps=0.2, cv=2, random_state=0, tol=1e-10,
+    [GatedReLUClassifier(n_gates=10, alpha=0.05, tol=1e-8, loss=loss) for loss in LOSSES]
+    + [GatedReLUClassifierCV(n_gates=3, n_alphas=2, eps=0.2, cv=2, random_state=0, tol=1e-8,
                              loss=loss) for loss in LOSSES]
 )
 def test_sklearn_compatible(estimator, check):
