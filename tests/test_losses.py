@@ -225,6 +225,17 @@ def test_classifier_solves_the_program_and_gives_probabilities(loss):
     np.testing.assert_allclose(clf.to_network().predict(X), scores, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("loss", LOSSES)
+def test_model_files_keep_the_loss(tmp_path, loss):
+    from gatedrelu import load_model, save_model
+
+    X, y = noisy_labels(60, 2 if loss == "logistic" else 3, seed=4)
+    clf = GatedReLUClassifier(n_gates=10, alpha=1e-2, loss=loss, random_state=0).fit(X, y)
+    back = load_model(save_model(clf, tmp_path / "m.npz"))
+    assert back.loss == loss
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+
+
 def test_two_class_multinomial_scores_are_log_odds():
     X, y = load_iris(return_X_y=True)
     y = y == 0
