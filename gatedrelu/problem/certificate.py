@@ -12,6 +12,13 @@ For ``F(U) = f(A(U)) + alpha * Omega(U)`` (``docs/math.md``) and a primal point 
 ``alpha_max = penalty.dual_norm(A^T dual_point(0))``: ``U = 0`` is optimal iff
 ``alpha >= alpha_max``.
 Every solver stops on this gap and every result reports it, recomputed here.
+
+A problem with a ``constraint`` ``C(U) >= 0`` (the cone constraints of convex ReLU networks) is
+certified by :func:`certify_constrained`: the dual point is ``(theta0, Lambda)`` with multipliers
+``Lambda >= 0`` (from the solver; 0 when none are given), ``A^T theta0`` becomes
+``A^T theta0 + C^T Lambda`` and both are scaled together into the dual feasible set; the
+certificate also reports the largest constraint violation (``docs/math.md``, "Convex ReLU
+networks").
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from ..operator import adjoint, forward, xp_of
 from .datafits import Quadratic
 from .penalties import GroupL2
 
-__all__ = ["Problem", "certify", "certify_numpy", "alpha_max_of", "Certificate", "dual_objective"]
+__all__ = ["Problem", "certify", "certify_constrained", "certify_numpy", "alpha_max_of", "Certificate",
+           "dual_objective"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,31 @@ def certify(datafit, penalty, X, M, y, U, alpha, metric=None):
 _certify_jit = jax.jit(certify, static_argnums=(0, 1))
 
 
+def certify_constrained(datafit, penalty, constraint, X, M, y, U, multipliers, alpha):
+    """Traceable certificate at ``U`` of a problem with ``constraint(U) >= 0`` and multipliers
+    ``multipliers`` (clipped at 0): the Lagrangian dual point ``(theta0, Lambda)`` is scaled
+    jointly into the dual feasible set ``Omega^*(A^T theta + C^T Lambda) <= alpha``.
+
+    Returns
+    -------
+    z : (n[, c]) predictions ``A(U)``
+    G : (P, d[, c]) ``A^T theta0 + C^T Lambda``
+    F : () objective (of ``U``, feasible or not)
+    gap : () ``F - dual value``: bounds ``F(U) - F*`` from above (``F* >= dual value``)
+    violation : () the largest constraint violation ``max(0, -min C(U))``
+    """
+    xp = xp_of(X, U, multipliers)
+    z = forward(X, M, U)
+    theta0 = datafit.dual_point(z, y)
+    G = adjoint(X, M, theta0) + constraint.adjoint(X, M, xp.maximum(multipliers, 0))
+    F = datafit.value(z, y) + alpha * penalty.value(U)
+    gap = F - dual_objective(datafit, penalty, theta0, G, y, alpha)
+    return z, G, F, gap, constraint.violation(X, M, U)
+
+
+_certify_constrained_jit = jax.jit(certify_constrained, static_argnums=(0, 1, 2))
+
+
 @dataclass(frozen=True)
 class Certificate:
     """Objective and duality gap of a point, as plain floats, plus the per-group dual norms."""
@@ -113,6 +146,10 @@ class Certificate:
     dual_gap: float
     dual_norms: np.ndarray | None  # (P,) ||A_i^T theta0|| (screening, KKT) for pattern groups
     finite: bool
+    #: Constrained problems: the largest violation ``max(0, -min C(U))`` (units of predictions),
+    #: and the same over the constraint's scale (the RMS of the targets), compared with ``tol``.
+    constraint_violation: float = 0.0
+    relative_violation: float = 0.0
 
     @property
     def relative_gap(self) -> float:
@@ -124,8 +161,16 @@ class Certificate:
 NUMPY_SIZE = 2_000_000
 
 
-def certify_numpy(problem: Problem, U) -> Certificate:
-    """The certificate of ``U`` for ``problem``, computed in the problem's dtype."""
+def certify_numpy(problem: Problem, U, multipliers=None) -> Certificate:
+    """The certificate of ``U`` for ``problem``, computed in the problem's dtype.
+
+    ``multipliers``: for a constrained problem, the solver's ``Lambda >= 0`` (the constraint's
+    ``multiplier_shape``); None means 0, a valid but looser dual point.
+    """
+    if problem.constraint is not None:
+        return _certify_constrained_numpy(problem, U, multipliers)
+    if multipliers is not None:
+        raise ValueError("multipliers were given for a problem without constraints.")
     dt = problem.X.dtype
     if problem.n * problem.n_groups * problem.d * problem.n_outputs <= NUMPY_SIZE:
         alpha = dt.type(problem.alpha)
@@ -147,6 +192,33 @@ def certify_numpy(problem: Problem, U) -> Certificate:
     F, gap = float(F), float(gap)
     finite = bool(np.isfinite(F) and np.isfinite(gap) and np.all(np.isfinite(U)))
     return Certificate(F, gap, norms, finite)
+
+
+def _certify_constrained_numpy(problem: Problem, U, multipliers) -> Certificate:
+    dt = problem.X.dtype
+    c = problem.constraint
+    shape = c.multiplier_shape(problem)
+    if multipliers is None:
+        Lam = np.zeros(shape, dt)
+    else:
+        Lam = np.asarray(multipliers, dt)
+        if Lam.shape != shape:
+            raise ValueError(f"multipliers must have shape {shape}; got {Lam.shape}.")
+    args = (problem.X, problem.M, problem.y, np.asarray(U, dt), Lam)
+    if problem.n * problem.n_groups * problem.d * problem.n_outputs <= NUMPY_SIZE:
+        _, G, F, gap, viol = certify_constrained(problem.datafit, problem.penalty, c, *args,
+                                                 dt.type(problem.alpha))
+        norms = _pattern_norms(problem.penalty, G)
+    else:
+        with jax.enable_x64(True):
+            _, G, F, gap, viol = _certify_constrained_jit(
+                problem.datafit, problem.penalty, c, *map(jnp.asarray, args),
+                jnp.asarray(problem.alpha, dt))
+            norms = _pattern_norms(problem.penalty, G)
+    F, gap, viol = float(F), float(gap), float(viol)
+    finite = bool(np.isfinite(F) and np.isfinite(gap) and np.isfinite(viol)
+                  and np.all(np.isfinite(U)) and np.all(np.isfinite(Lam)))
+    return Certificate(F, gap, norms, finite, viol, viol / c.violation_scale(problem.y))
 
 
 def _pattern_norms(penalty, Atheta0):
