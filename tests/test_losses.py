@@ -93,6 +93,35 @@ def test_two_class_multinomial_is_logistic_at_alpha_over_sqrt2(binary):
     np.testing.assert_allclose(multi.coef[..., 1], -multi.coef[..., 0], atol=1e-5)
 
 
+def test_dual_domains():
+    """The conjugates are -inf outside their domains and finite on the scaled dual points."""
+    rng = np.random.default_rng(0)
+    n = 6
+    s = np.array([1.0, -1, 1, -1, 1, -1])
+    w = np.array([1.0, 2, 0, 1, 0.5, 1.5])
+    y = s * w  # weighted logistic targets (a zero weight in the middle)
+    theta = Logistic.dual_point(rng.standard_normal(n), y)
+    for t in (1.0, 0.5, 1e-3):
+        assert np.isfinite(Logistic.dual_value(t * theta, y))
+    assert theta[2] == 0  # a zero target fixes theta_k = 0
+    bad = theta.copy()
+    bad[2] = 1e-3
+    assert Logistic.dual_value(bad, y) == -np.inf
+    assert Logistic.dual_value(-theta, y) == -np.inf  # wrong sign: a_k < 0
+    over = theta.copy()
+    over[0] = 1.01 * w[0] / n  # a_k > c_k
+    assert Logistic.dual_value(over, y) == -np.inf
+    Y = np.eye(3)[[0, 1, 2, 0, 1, 2]] * w[:, None]
+    Theta = Multinomial.dual_point(rng.standard_normal((n, 3)), Y)
+    np.testing.assert_allclose(Theta.sum(axis=1), 0, atol=1e-16)
+    for t in (1.0, 0.5, 1e-3):
+        assert np.isfinite(Multinomial.dual_value(t * Theta, Y))
+    assert Multinomial.dual_value(Theta + 1e-3, Y) == -np.inf  # rows must sum to zero
+    big = Theta.copy()
+    big[0] = [-1.0, 0.5, 0.5]  # q = y - n theta < 0 somewhere
+    assert Multinomial.dual_value(big, Y) == -np.inf
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_weighted_solve_reaches_a_weighted_cvxpy_model(binary, loss):
     """The weighted loss is (1/sum w) sum_k w_k l_k: a CVXPY model written here, not ours."""
