@@ -315,7 +315,8 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
     if spec.warm_start and not (cert.finite and cert.dual_gap <= tol * cert.objective):
         # an unfinished solve never returns worse than where it started
         start = certify_numpy(scaled, U0)
-        if start.finite and (not cert.finite or start.objective < cert.objective):
+        if (start.finite and start.relative_violation <= tol
+                and (not cert.finite or start.objective < cert.objective)):
             out.coef, cert = U0, start
             out.status += " (the start was better, returned unchanged)"
     coef = np.asarray(scaling.coef_from_scaled(out.coef), dtype=problem.X.dtype)
@@ -335,15 +336,20 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
     status = "; ".join(steps) if steps else out.status
     result = GroupLassoResult(
         coef, objective, dual_gap, int(out.n_iter), converged, problem.alpha,
-        lipschitz, solver, status, out.info,
+        lipschitz, solver, status, out.info, violation,
     )
     if not converged:
         # only a solve that used its whole budget says so (a sub-solver's own cap is a stop)
         what = (f"reached max_iter={max_iter}" if out.status == "max_iter" and out.n_iter >= max_iter
                 else f"stopped ({status})")
+        detail = f"(relative {result.relative_gap:.3e} > tol={tol:.1e})"
+        if problem.constraint is not None:
+            detail = (f"(relative {result.relative_gap:.3e}) and constraint violation "
+                      f"{violation:.3e} (relative {cert.relative_violation:.3e}); both must be "
+                      f"<= tol={tol:.1e}")
         warnings.warn(
             f"solver={solver!r} {what} after {out.n_iter} iterations with duality gap "
-            f"{cert.dual_gap:.3e} (relative {result.relative_gap:.3e} > tol={tol:.1e}). "
+            f"{cert.dual_gap:.3e} {detail}. "
             + _hint(solver, status, scaled),
             ConvergenceWarning,
             stacklevel=stacklevel,

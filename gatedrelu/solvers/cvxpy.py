@@ -1,6 +1,9 @@
 """The exact reference: the same program as one vectorised CVXPY model solved by Clarabel.
 
-The model is built from the datafit's and the penalty's CVXPY expressions. Clarabel's own status
+The model is built from the datafit's and the penalty's CVXPY expressions, and the constraint's
+(the cone constraints of convex ReLU networks), whose duals are returned as the multipliers of
+the certificate; the answer is projected onto the constraint set (interior-point solutions are
+feasible only to the solver's tolerance). Clarabel's own status
 is not trusted alone: the public layer certifies the returned coefficients with the same duality
 gap as every other solver.
 """
@@ -44,7 +47,8 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, max_size=MAX_SIZE) -> 
     target = Y if y.ndim == 2 else Y[:, 0]
     pred = preds if y.ndim == 2 else preds[:, 0]
     objective = problem.datafit.cvxpy_value(pred, target) + problem.alpha * problem.penalty.cvxpy_value(Us)
-    model = cp.Problem(cp.Minimize(objective))
+    constraints = [] if problem.constraint is None else problem.constraint.cvxpy_constraints(X64, M, Us)
+    model = cp.Problem(cp.Minimize(objective), constraints)
     try:
         with warnings.catch_warnings():
             # "may be inaccurate" is replaced by the certified duality gap of the public layer.
@@ -64,10 +68,20 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, max_size=MAX_SIZE) -> 
     coef = np.stack([U.value.T for U in Us], axis=-1)  # (P, d, c)
     coef = (coef[..., 0] if y.ndim == 1 else coef).astype(X.dtype)
     n_iter = int(model.solver_stats.num_iters or 0)
-    return SolverOutput(coef=coef, n_iter=n_iter, status=f"clarabel: {model.status}")
+    info = {}
+    if constraints:
+        # an interior-point answer is feasible only to its tolerance: project the violating
+        # groups onto the constraint set (a change of the order of the violation)
+        coef = problem.constraint.project(X, M, coef).astype(X.dtype)
+        # the constraints' duals are the multipliers Lambda >= 0 (n, P[, c])
+        duals = [np.maximum(np.asarray(con.dual_value, np.float64), 0) for con in constraints]
+        info["multipliers"] = (duals[0] if y.ndim == 1 else np.stack(duals, axis=-1)).astype(X.dtype)
+    return SolverOutput(coef=coef, n_iter=n_iter, status=f"clarabel: {model.status}", info=info)
 
 
 def _supports(problem: Problem):
+    if problem.constraint is not None and not hasattr(problem.constraint, "cvxpy_constraints"):
+        return f"the {problem.constraint.name!r} constraint has no CVXPY model"
     if problem.n * problem.n_groups * problem.d * problem.n_outputs > 50 * MAX_SIZE:
         return "too large for the CVXPY reference"
     return None
