@@ -37,6 +37,21 @@ def explicit_objective_and_gap(X, y, masks, U, alpha):
     return F, F - (np.sum(theta * Y) - 0.5 * n * np.sum(theta**2))
 
 
+def solvers_for(constraint=None) -> list:
+    """The registered solvers whose ``supports`` accepts a (GL) problem, or one with the given
+    constraint (e.g. the cone constraint of convex ReLU networks): generic tests run each
+    solver on the problems it solves."""
+    from gatedrelu.problem import Problem
+    from gatedrelu.solvers import REGISTRY, SOLVERS
+
+    probe = Problem(np.ones((2, 1)), np.ones((2, 2), bool), np.ones(2), 1.0, constraint=constraint)
+    return [s for s in SOLVERS if REGISTRY[s].supports(probe) is None]
+
+
+#: Solvers of the group lasso (unconstrained), "auto" first.
+GL_SOLVERS = solvers_for()
+
+
 @pytest.fixture
 def problem():
     return planted_problem()

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gatedrelu import alpha_max, duality_gap, group_lasso_path, objective, solve_group_lasso
 from gatedrelu.group_lasso import SOLVERS
-from tests.conftest import expanded_design, explicit_objective_and_gap, planted_problem
+from tests.conftest import GL_SOLVERS, expanded_design, explicit_objective_and_gap, planted_problem
 
 PROBLEMS = {
     "single": dict(n=100, d=5, m=30, seed=0),
@@ -68,7 +68,7 @@ def test_alpha_max_gives_exact_zero_and_kkt(case):
     Phi = expanded_design(X, p.masks)
     corr = (Phi.T @ y.reshape(len(y), -1)).reshape(p.n_patterns, -1)
     assert amax == pytest.approx(np.linalg.norm(corr, axis=1).max() / len(y), rel=1e-12)
-    for solver in SOLVERS:
+    for solver in GL_SOLVERS:
         if solver == "cvxpy":
             continue  # an interior-point solution is never exactly zero
         at = solve_group_lasso(X, y, p, amax, solver=solver)
@@ -104,7 +104,7 @@ def test_float32_in_float32_out():
         solve_group_lasso(X.astype(np.float32), y, p, alpha, tol=1e-9)
 
 
-@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
+@pytest.mark.parametrize("solver", [s for s in GL_SOLVERS if s != "cvxpy"])
 def test_warm_start_and_path(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=4)
     path = group_lasso_path(X, y, p, n_alphas=6, eps=0.02, tol=1e-8, solver=solver)
@@ -121,7 +121,7 @@ def test_warm_start_and_path(solver):
     assert path[-1].n_active > path[1].n_active
 
 
-@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
+@pytest.mark.parametrize("solver", [s for s in GL_SOLVERS if s != "cvxpy"])
 def test_max_iter_warns_with_the_gap(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=5)
     alpha = 0.01 * alpha_max(X, y, p)

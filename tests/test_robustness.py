@@ -31,7 +31,7 @@ from gatedrelu import (
     solve_group_lasso,
 )
 from gatedrelu.solvers import SOLVERS
-from tests.conftest import planted_problem
+from tests.conftest import GL_SOLVERS, planted_problem
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def data():
     return X, y, p
 
 
-@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
+@pytest.mark.parametrize("solver", [s for s in GL_SOLVERS if s != "cvxpy"])
 @pytest.mark.parametrize("scale", [1e100, 1e-100, 1e250], ids=["1e100", "1e-100", "1e250"])
 def test_extreme_scales_give_the_unscaled_solution(data, solver, scale):
     X, y, p = data
@@ -140,7 +140,7 @@ def test_mkl_estimators_refuse_extreme_scales_clearly(data, scale):
     seed=st.integers(0, 10_000),
     log_scale=st.floats(-30, 30),
     frac=st.sampled_from([1.0, 1.5, 0.3, 0.01]),
-    solver=st.sampled_from([s for s in SOLVERS if s != "cvxpy"]),
+    solver=st.sampled_from([s for s in GL_SOLVERS if s != "cvxpy"]),
     max_iter=st.sampled_from([1, 3, 50, None]),
 )
 def test_solver_invariants(seed, log_scale, frac, solver, max_iter):

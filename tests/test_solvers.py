@@ -39,9 +39,11 @@ from gatedrelu.problem import DATAFITS, PENALTIES, Problem, certify_numpy, get_d
 from gatedrelu.problem.penalties import ElasticNet
 from gatedrelu.solvers import REGISTRY, SOLVERS
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import explicit_objective_and_gap, planted_problem
+from tests.conftest import GL_SOLVERS, explicit_objective_and_gap, planted_problem, solvers_for
 
-ITERATIVE = [s for s in SOLVERS if s != "cvxpy"]
+#: Iterative solvers of the group lasso (solvers of constrained problems only, such as
+#: cone_fista, are tested on their problems below and in tests/test_convex_relu.py).
+ITERATIVE = [s for s in GL_SOLVERS if s != "cvxpy"]
 FRACTIONS = [0.5, 0.1, 0.01, 0.001]
 
 
@@ -100,7 +102,7 @@ def test_reaches_cvxpy_optimum(case, solver):
         assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective, (name, frac)
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("solver", GL_SOLVERS)
 def test_reported_gap_is_independent_gap(solver):
     X, y, p = planted_problem(n=80, d=4, m=20, seed=11)
     alpha = 0.05 * alpha_max(X, y, p)
@@ -506,3 +508,28 @@ def test_every_penalty_reaches_cvxpy_optimum(penalty_case, solver):
         assert ran == len(refs)  # the generic solvers handle every penalty
     if solver == "working_set":
         assert ran == (len(refs) if penalty.pattern_groups else 0)
+
+
+def _cone_solvers():
+    from gatedrelu.problem.constraints.cone import ConeConstraint
+
+    return [s for s in solvers_for(ConeConstraint()) if s != "cvxpy"]
+
+
+@pytest.mark.parametrize("solver", _cone_solvers())
+@pytest.mark.parametrize("intercept", [False, True], ids=["plain", "intercept"])
+def test_cone_constrained_problems_reach_cvxpy_optimum(solver, intercept):
+    """Every solver that accepts the cone constraints of convex ReLU networks (``supports``)
+    reaches the CVXPY optimum of the constrained program with feasible coefficients and a gap,
+    computed with its multipliers, that bounds its suboptimality."""
+    from gatedrelu import solve_convex_relu
+
+    X, y, p = planted_problem(n=70, d=3, m=16, intercept=intercept, seed=21)
+    for frac in (0.2, 0.02):
+        alpha = frac * alpha_max(X, y, p)
+        ref = solve_convex_relu(X, y, p, alpha, solver="cvxpy")
+        res = solve_convex_relu(X, y, p, alpha, solver=solver, tol=1e-8, max_iter=100_000)
+        assert ref.converged and res.converged, res.status
+        assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+        assert res.objective - ref.objective <= res.dual_gap + 1e-9 * ref.objective
+        assert res.constraint_violation <= 1e-8 * np.sqrt(np.mean(y**2))
