@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 
 #: Public name -> submodule that defines it.
 _EXPORTS = {
+    "ConvexReLUClassifier": "convex_relu",
+    "ConvexReLURegressor": "convex_relu",
+    "solve_convex_relu": "convex_relu",
     "GatedReLUClassifierCV": "cv",
     "GatedReLURegressorCV": "cv",
     "GatedReLUClassifier": "estimators",
@@ -45,6 +48,7 @@ _EXPORTS = {
     "MKLPathClassifierCV": "mkl_path_cv",
     "MKLPathRegressorCV": "mkl_path_cv",
     "GatedReLUNetwork": "network",
+    "ReLUNetwork": "network",
     "ActivationPatterns": "patterns",
     "activation_patterns": "patterns",
     "sample_gates": "patterns",
@@ -74,6 +78,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # static analysers and documentation tools see the real imports
+    from .convex_relu import ConvexReLUClassifier, ConvexReLURegressor, solve_convex_relu
     from .cv import GatedReLUClassifierCV, GatedReLURegressorCV
     from .estimators import GatedReLUClassifier, GatedReLURegressor
     from .group_lasso import (
@@ -89,5 +94,5 @@ if TYPE_CHECKING:  # static analysers and documentation tools see the real impor
     from .mkl import MKLResult, irls, kernel_shape, mkl_objective, optimal_scale, scale_shape
     from .mkl_estimators import MKLClassifier, MKLRegressor
     from .mkl_path_cv import MKLPathClassifierCV, MKLPathRegressorCV
-    from .network import GatedReLUNetwork
+    from .network import GatedReLUNetwork, ReLUNetwork
     from .patterns import ActivationPatterns, activation_patterns, sample_gates

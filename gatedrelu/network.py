@@ -10,6 +10,9 @@ objective are identical. With ``c`` outputs ``u_i`` is a (d, c) matrix; each neu
 (d, c) first-layer weight ``W_i = U_i / sqrt(||U_i||_F)``, one gate and one scalar output weight
 ``v_i``, and ``f(x) = sum_i 1[g_i.x >= 0] v_i W_i^T x``. Its weight decay is again
 ``(alpha/2) sum_i (||W_i||_F^2 + v_i^2) = alpha sum_i ||U_i||_F``.
+
+:class:`ReLUNetwork` is the plain two-layer ReLU network of a convex ReLU solution
+(:mod:`gatedrelu.convex_relu`): ``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+`` with the same weight split.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_nonnegative
 
-__all__ = ["GatedReLUNetwork", "network_from_coef"]
+__all__ = ["GatedReLUNetwork", "network_from_coef", "ReLUNetwork", "relu_network_from_coef"]
 
 
 @dataclass(frozen=True)
@@ -96,5 +99,88 @@ def network_from_coef(coef, gates, *, fit_intercept: bool) -> GatedReLUNetwork:
         first_layer=first,
         output_weights=scale.astype(coef.dtype),
         gates=np.asarray(gates)[:, active],
+        fit_intercept=bool(fit_intercept),
+    )
+
+
+@dataclass(frozen=True)
+class ReLUNetwork:
+    r"""A plain two-layer ReLU network ``f(x) = sum_i a_i (x . w_i)_+``.
+
+    The network of a convex ReLU solution (:mod:`gatedrelu.convex_relu`, ``docs/math.md``,
+    "Convex ReLU networks"): every non-zero ``v_i`` gives a neuron with first-layer weight
+    ``v_i / sqrt(||v_i||)`` and output weight ``+sqrt(||v_i||)``, every non-zero ``w_i`` one with
+    ``w_i / sqrt(||w_i||)`` and ``-sqrt(||w_i||)``, so that ``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+``
+    and the weight decay ``(alpha/2) sum_i (||w_i||^2 + a_i^2)`` is ``alpha sum_i (||v_i|| +
+    ||w_i||)``. With ``c`` outputs a neuron has a (d, c) first-layer weight ``W_i``, the ReLU acts
+    on each of its ``c`` pre-activations and ``f(x) = sum_i a_i (W_i^T x)_+``.
+
+    Attributes
+    ----------
+    first_layer : ndarray of shape (k, d) or (k, d, c)
+        First-layer weights of the ``k`` neurons (``d`` includes the bias entry).
+    output_weights : ndarray of shape (k,)
+        Second-layer weights ``a_i`` (positive for the ``v`` neurons, negative for the ``w``).
+    fit_intercept : bool
+        Whether inputs get a trailing column of ones (each neuron's bias) before the first layer.
+    """
+
+    first_layer: np.ndarray
+    output_weights: np.ndarray
+    fit_intercept: bool
+
+    @property
+    def n_neurons(self) -> int:
+        return self.output_weights.shape[0]
+
+    def _inputs(self, X) -> np.ndarray:
+        X = as_float_array(X, "X", dtype=self.first_layer.dtype)
+        d = self.first_layer.shape[1]
+        if X.shape[1] + int(self.fit_intercept) != d:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the network expects "
+                f"{d - int(self.fit_intercept)}."
+            )
+        if self.fit_intercept:
+            X = np.hstack([X, np.ones((X.shape[0], 1), X.dtype)])
+        return X
+
+    def hidden(self, X) -> np.ndarray:
+        """Hidden activations ``(x . w_i)_+``: (n, k) or (n, k, c)."""
+        return np.maximum(np.einsum("nd,kd...->nk...", self._inputs(X), self.first_layer), 0)
+
+    def predict(self, X) -> np.ndarray:
+        """Network output ``f(x)``: (n,) or (n, c)."""
+        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights)
+
+    __call__ = predict
+
+    def weight_decay(self, alpha: float) -> float:
+        """``(alpha/2) sum_i (||w_i||^2 + a_i^2)``."""
+        alpha = check_nonnegative(alpha, "alpha")
+        return 0.5 * alpha * float(np.sum(self.first_layer**2) + np.sum(self.output_weights**2))
+
+
+def relu_network_from_coef(coef, *, fit_intercept: bool) -> ReLUNetwork:
+    """Network of the non-zero groups of a convex ReLU solution.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (2, P, d) or (2, P, d, c)
+        ``coef[0]`` the ``v_i``, ``coef[1]`` the ``w_i`` (``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+``).
+    fit_intercept : bool
+    """
+    coef = np.asarray(coef)
+    if coef.ndim not in (3, 4) or coef.shape[0] != 2:
+        raise ValueError(f"coef must have shape (2, P, d[, c]) (v then w); got {coef.shape}.")
+    groups = coef.reshape((-1,) + coef.shape[2:])  # v_1..v_P, w_1..w_P
+    sign = np.repeat(np.array([1.0, -1.0]), coef.shape[1])
+    norms = np.linalg.norm(groups.reshape(groups.shape[0], -1), axis=1)
+    active = np.flatnonzero(norms > 0)
+    scale = np.sqrt(norms[active])
+    first = groups[active] / scale.reshape((-1,) + (1,) * (groups.ndim - 1))
+    return ReLUNetwork(
+        first_layer=first,
+        output_weights=(sign[active] * scale).astype(coef.dtype),
         fit_intercept=bool(fit_intercept),
     )

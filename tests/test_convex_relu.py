@@ -1,0 +1,374 @@
+"""The exact convex ReLU model (cone-constrained program, ``docs/math.md``, "Convex ReLU
+networks") against independent references:
+
+* the CVXPY/Clarabel optimum (cone_fista to <= 1e-6 relative, several alphas, with and without
+  intercept, multi-output), with constraints holding to 1e-8 and an honest certificate: the gap
+  recomputed here from explicit constraint matrices, with the solver's multipliers, bounds the
+  suboptimality against CVXPY;
+* the cone projections against scipy's NNLS, and the prox of ``tau ||.|| + iota_K`` against its
+  optimality conditions;
+* the exported ReLU network reproduces the predictions and the objective; on 1-D data with every
+  pattern enumerated, the convex optimum is below plain gradient descent (jax.grad) on the
+  non-convex ReLU network with weight decay from several random starts;
+* scikit-learn's estimator checks; clear errors for bad input.
+"""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gatedrelu import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    ReLUNetwork,
+    activation_patterns,
+    alpha_max,
+    enumerate_patterns,
+    sample_gates,
+    solve_convex_relu,
+)
+from gatedrelu.convex_relu import convex_relu_problem, split_coef
+from gatedrelu.problem import Problem, certify_numpy
+from gatedrelu.problem.constraints.cone import ConeConstraint
+from gatedrelu.solvers import REGISTRY
+from gatedrelu.solvers.cone_fista import Active, project_cones
+
+
+def relu_data(n=60, d=3, m=16, *, c=None, intercept=True, seed=0):
+    """Inputs, targets from a 3-neuron ReLU teacher plus noise, and sampled patterns."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if intercept:
+        X = np.hstack([X, np.ones((n, 1))])
+    W = rng.standard_normal((X.shape[1], 3))
+    a = rng.standard_normal((3,) if c is None else (3, c))
+    y = np.maximum(X @ W, 0) @ a + 0.1 * rng.standard_normal((n,) if c is None else (n, c))
+    return X, y, activation_patterns(X, sample_gates(X.shape[1], m, random_state=seed + 1))
+
+
+def explicit_certificate(X, y, masks, coef, alpha, Lam):
+    """F, the dual value and the violation of (CR) from explicit constraint matrices."""
+    n = len(y)
+    P = masks.shape[1]
+    Y = y.reshape(n, -1)
+    U = coef.reshape(2 * P, X.shape[1], -1)
+    V, W = U[:P], -U[P:]
+    pred = sum(masks[:, [i]] * (X @ (V[i] - W[i])) for i in range(P))
+    R = Y - pred
+    F = 0.5 * np.sum(R**2) / n + alpha * sum(np.linalg.norm(V[i]) + np.linalg.norm(W[i]) for i in range(P))
+    theta = R / n
+    L = np.maximum(Lam, 0).reshape(n, 2 * P, -1)
+    norms, viol = [], 0.0
+    for j in range(2 * P):
+        E = np.diag(2.0 * masks[:, j % P] - 1) * (1 if j < P else -1)  # s_j (2 D_j - I)
+        viol = max(viol, float(np.max(-(E @ X @ U[j]))))
+        norms.append(np.linalg.norm(X.T @ (masks[:, [j % P]] * theta + E @ L[:, j])))
+    t = min(1.0, alpha / max(norms))
+    dual = np.sum(t * theta * Y) - 0.5 * n * np.sum((t * theta) ** 2)
+    return F, dual, max(viol, 0.0)
+
+
+# --------------------------------------------------------------------------- solver vs CVXPY
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["intercept", "no-intercept"])
+def data(request):
+    X, y, p = relu_data(intercept=request.param, seed=3 if request.param else 4)
+    refs = {}
+    for frac in (0.5, 0.1, 0.02):
+        alpha = frac * alpha_max(X, y, p)
+        refs[frac] = (alpha, solve_convex_relu(X, y, p, alpha, solver="cvxpy"))
+    return X, y, p, refs
+
+
+@pytest.mark.parametrize("frac", [0.5, 0.1, 0.02])
+def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, frac):
+    X, y, p, refs = data
+    alpha, ref = refs[frac]
+    assert ref.converged
+    res = solve_convex_relu(X, y, p, alpha, solver="cone_fista", tol=1e-8, max_iter=50_000)
+    assert res.converged, res.status
+    assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+    # constraints hold at the returned solution (feasible iterates: rounding only)
+    assert res.constraint_violation <= 1e-8
+    # the certificate recomputed from explicit matrices with the returned multipliers
+    F, dual, viol = explicit_certificate(X, y, p.masks, res.coef, alpha, res.info["multipliers"])
+    assert res.objective == pytest.approx(F, rel=1e-10)
+    assert res.dual_gap == pytest.approx(F - dual, rel=1e-6, abs=1e-12 * F)
+    assert viol == pytest.approx(res.constraint_violation, abs=1e-12)
+    # weak duality: the dual value is below the CVXPY optimum, so the gap bounds F - F*
+    assert dual <= ref.objective * (1 + 1e-9)
+    assert res.objective - ref.objective <= res.dual_gap + 1e-9 * ref.objective
+    # the network is a ReLU network: the neurons follow their patterns on the data
+    V, W = split_coef(res.coef)
+    act = (X @ V.T > 1e-12 * np.abs(X @ V.T).max())
+    assert np.all(~act | p.masks)
+
+
+def test_multi_output_reaches_the_cvxpy_optimum():
+    X, y, p = relu_data(n=50, m=12, c=2, seed=5)
+    alpha = 0.05 * alpha_max(X, y, p)
+    ref = solve_convex_relu(X, y, p, alpha, solver="cvxpy")
+    res = solve_convex_relu(X, y, p, alpha, solver="cone_fista", tol=1e-8, max_iter=50_000)
+    assert res.converged and res.coef.shape == (2 * p.n_patterns, X.shape[1], 2)
+    assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+    assert res.constraint_violation <= 1e-8
+    F, dual, _ = explicit_certificate(X, y, p.masks, res.coef, alpha, res.info["multipliers"])
+    assert res.dual_gap == pytest.approx(F - dual, rel=1e-6, abs=1e-12 * F)
+
+
+def test_auto_certifies_and_the_cvxpy_multipliers_are_a_certificate(data):
+    X, y, p, refs = data
+    alpha, ref = refs[0.1]
+    F, dual, viol = explicit_certificate(X, y, p.masks, ref.coef, alpha, ref.info["multipliers"])
+    assert ref.dual_gap == pytest.approx(F - dual, rel=1e-6, abs=1e-12 * F)
+    assert viol <= 1e-12  # the interior-point answer is projected onto the cones
+    res = solve_convex_relu(X, y, p, alpha)
+    assert res.converged and abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+
+
+def test_convex_relu_is_above_the_gated_relu_optimum(data):
+    """The cone constraints shrink each group's feasible set: F*(CR) >= F*(GL) on the same
+    patterns, and both are certified."""
+    from gatedrelu import solve_group_lasso
+
+    X, y, p, refs = data
+    for alpha, ref in refs.values():
+        gl = solve_group_lasso(X, y, p, alpha, tol=1e-10)
+        assert ref.objective >= gl.objective - gl.dual_gap
+
+
+def test_alpha_large_gives_zero():
+    X, y, p = relu_data(seed=6)
+    res = solve_convex_relu(X, y, p, 1.01 * alpha_max(X, y, p), solver="cone_fista")
+    assert res.converged and not np.any(res.coef)
+
+
+# --------------------------------------------------------------------------- projections
+
+
+def test_projections_match_scipy_nnls_and_the_prox_conditions():
+    X, y, p = relu_data(n=40, seed=7)
+    M2 = np.hstack([p.masks, p.masks])
+    S = ConeConstraint.orthant(M2, np.float64)
+    rng = np.random.default_rng(0)
+    V = rng.standard_normal((M2.shape[1], X.shape[1]))
+    B, d = V.shape
+    with jax.enable_x64(True):
+        U, UX, act, zero, done, _ = project_cones(
+            jnp.asarray(X), jnp.asarray(S.T), jnp.asarray(V),
+            Active(jnp.full((B, d), -1, jnp.int32), jnp.zeros((B, d))), 0.0, 1, 3 * d + 10, B)
+    U, act_idx, act_mu = np.asarray(U), np.asarray(act.idx), np.asarray(act.mu)
+    assert np.all(np.asarray(done))
+    for b in range(B):
+        C = S[:, [b]] * X
+        mu, _ = nnls(C.T, -V[b])
+        ref = V[b] + C.T @ mu
+        np.testing.assert_allclose(U[b], ref, atol=1e-10 * max(1.0, np.linalg.norm(V[b])))
+        # KKT of the projection: feasible, mu >= 0, complementary
+        assert np.min(C @ U[b]) >= -1e-12
+        assert np.all(act_mu[b] >= 0)
+        used = act_idx[b][act_idx[b] >= 0]
+        np.testing.assert_allclose(C[used] @ U[b], 0, atol=1e-10)
+    np.testing.assert_allclose(UX, U @ X.T, atol=1e-12)
+    # prox of tau ||.|| + iota_K: shrink the projection; the residual is in the normal cone
+    tau = 0.3 * np.median(np.linalg.norm(U, axis=1))
+    for b in range(B):
+        nu = np.linalg.norm(U[b])
+        u = max(0.0, 1 - tau / nu) * U[b] if nu > 0 else U[b]
+        C = S[:, [b]] * X
+        # u minimises 1/2 ||u - v||^2 + tau ||u|| over the cone: compare with a perturbation
+        for _ in range(5):
+            z = u + 1e-3 * rng.standard_normal(d)
+            if np.min(C @ z) >= 0:
+                assert 0.5 * np.sum((u - V[b]) ** 2) + tau * np.linalg.norm(u) <= \
+                    0.5 * np.sum((z - V[b]) ** 2) + tau * np.linalg.norm(z) + 1e-12
+
+
+def test_certificate_with_and_without_multipliers():
+    X, y, p = relu_data(n=40, seed=8)
+    alpha = 0.1 * alpha_max(X, y, p)
+    problem = convex_relu_problem(X, y, p.masks, alpha)
+    res = solve_convex_relu(X, y, p, alpha, solver="cvxpy")
+    with_mult = certify_numpy(problem, res.coef, res.info["multipliers"])
+    without = certify_numpy(problem, res.coef)  # Lambda = 0: the (GL) certificate, looser
+    assert with_mult.relative_gap <= 1e-6 < without.relative_gap
+    # an infeasible point: the violation is reported, absolute and relative to rms(y)
+    U = res.coef.copy()
+    U[0] = -sample_gates(X.shape[1], 1, random_state=0)[:, 0]
+    bad = certify_numpy(problem, U)
+    expected = float(np.max(-(ConeConstraint.values(X, problem.M, U))))
+    assert bad.constraint_violation == pytest.approx(expected, rel=1e-12) and expected > 0
+    assert bad.relative_violation == pytest.approx(expected / np.sqrt(np.mean(y**2)), rel=1e-12)
+    with pytest.raises(ValueError, match="multipliers must have shape"):
+        certify_numpy(problem, res.coef, np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"masks \[M, M\]"):
+        ConeConstraint.check(np.ones((4, 3), bool))
+    with pytest.raises(ValueError, match="repeat the patterns"):
+        ConeConstraint.check(np.eye(4, dtype=bool))
+
+
+# --------------------------------------------------------------------------- network
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, _ = relu_data(n=80, d=2, intercept=False, seed=9)
+    model = ConvexReLURegressor(n_gates=30, alpha=1e-2, random_state=0).fit(X, y)
+    return X, y, model
+
+
+def test_network_reproduces_predictions_and_objective(fitted):
+    X, y, model = fitted
+    net = model.to_network()
+    assert isinstance(net, ReLUNetwork) and net.n_neurons == model.n_active_neurons_
+    np.testing.assert_allclose(net.predict(X), model.predict(X), rtol=1e-12, atol=1e-12)
+    # an independent evaluation of the ReLU network
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    manual = np.maximum(Xb @ net.first_layer.T, 0) @ net.output_weights
+    np.testing.assert_allclose(manual, model.predict(X), rtol=1e-12, atol=1e-12)
+    F_net = 0.5 * np.mean((net.predict(X) - y) ** 2) + net.weight_decay(1e-2)
+    assert F_net == pytest.approx(model.objective_, rel=1e-9)
+    # and the objective is the CVXPY optimum of the same patterns
+    ref = solve_convex_relu(Xb, y, model.patterns_, 1e-2, solver="cvxpy")
+    assert model.objective_ == pytest.approx(ref.objective, rel=1e-6)
+    assert model.dual_gap_ <= 1e-6 * model.objective_ and model.constraint_violation_ <= 1e-10
+    # weight split: v_i / sqrt(||v_i||) and +-sqrt(||v_i||)
+    V, W = model.coef_
+    norms = np.linalg.norm(np.vstack([V, W]), axis=1)
+    assert sorted(np.abs(net.output_weights)) == pytest.approx(sorted(np.sqrt(norms[norms > 0])))
+
+
+def test_convex_optimum_is_below_gradient_descent_on_the_relu_network():
+    """1-D data with a bias: every pattern is enumerated, so (CR) is the global optimum of ReLU
+    training; gradient descent on the non-convex network never gets below it."""
+    rng = np.random.default_rng(10)
+    n = 24
+    x = np.sort(rng.uniform(-2, 2, n))
+    y = np.sin(2 * x) + 0.1 * rng.standard_normal(n)
+    Xb = np.column_stack([x, np.ones(n)])
+    alpha = 1e-3
+    p = enumerate_patterns(Xb)
+    res = solve_convex_relu(Xb, y, p, alpha, tol=1e-8)
+    assert res.converged
+    F_cvx = res.objective
+
+    def objective(params):
+        W, a = params
+        f = jnp.maximum(jnp.asarray(Xb) @ W.T, 0) @ a
+        return 0.5 * jnp.mean((f - y) ** 2) + 0.5 * alpha * (jnp.sum(W**2) + jnp.sum(a**2))
+
+    grad = jax.jit(jax.grad(objective))
+
+    @jax.jit
+    def descend(params):
+        return jax.lax.fori_loop(
+            0, 20_000, lambda _, q: jax.tree.map(lambda u, g: u - 0.05 * g, q, grad(q)), params)
+
+    with jax.enable_x64(True):
+        finals = []
+        for seed in range(5):
+            k = np.random.default_rng(seed)
+            params = (jnp.asarray(k.standard_normal((20, 2))), jnp.asarray(k.standard_normal(20) / 4))
+            finals.append(float(objective(descend(params))))
+    assert all(F_cvx <= F * (1 + 1e-9) for F in finals), (F_cvx, finals)
+    # gradient descent does make progress towards it (the comparison is not vacuous)
+    assert min(finals) <= 3 * F_cvx
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+@parametrize_with_checks([ConvexReLURegressor(n_gates=10), ConvexReLUClassifier(n_gates=10)])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+def test_classifier_predicts_labels_and_multiclass():
+    X, y, _ = relu_data(n=90, d=2, intercept=False, seed=11)
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    clf = ConvexReLUClassifier(n_gates=20, alpha=1e-3, random_state=0).fit(X, labels)
+    assert clf.coef_.shape[-1] == 3 and clf.score(X, labels) > 0.8
+    net = clf.to_network()
+    np.testing.assert_allclose(net.predict(X), clf.decision_function(X), rtol=1e-12, atol=1e-12)
+    assert set(clf.predict(X)) <= set(labels)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_input_gives_clear_errors():
+    X, y, p = relu_data(n=30, seed=12)
+    with pytest.raises(ValueError, match="expected one of 'auto', 'cone_fista', 'cvxpy'"):
+        solve_convex_relu(X, y, p, 0.1, solver="fista")
+    with pytest.raises(ValueError, match="Unknown solver 'newton'"):
+        ConvexReLURegressor(solver="newton").fit(X, y)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        solve_convex_relu(Xn, y, p, 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        ConvexReLURegressor().fit(Xn, y)
+    with pytest.raises(ValueError, match="30"):
+        solve_convex_relu(X, y[:-1], p, 0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        solve_convex_relu(X, y, p, -1.0)
+    with pytest.raises(ValueError, match="init must have shape"):
+        solve_convex_relu(X, y, p, 0.1, init=np.zeros((p.n_patterns, X.shape[1])))
+    with pytest.raises(ValueError, match="cannot solve this problem"):
+        from gatedrelu import solve_group_lasso
+
+        solve_group_lasso(X, y, p, 0.1, solver="cone_fista")
+    with pytest.raises(ValueError, match="expects 3"):
+        ConvexReLURegressor(n_gates=10, random_state=0).fit(X[:, :3], y).to_network().predict(X)
+    with pytest.raises(ValueError, match=r"shape \(2, P, d"):
+        from gatedrelu.network import relu_network_from_coef
+
+        relu_network_from_coef(np.zeros((3, 2, 2)), fit_intercept=False)
+
+
+def test_unconverged_solve_warns_with_gap_and_violation():
+    X, y, p = relu_data(n=40, seed=13)
+    alpha = 0.01 * alpha_max(X, y, p)
+    with pytest.warns(ConvergenceWarning, match=r"duality gap .* and constraint violation .*relative"):
+        res = solve_convex_relu(X, y, p, alpha, solver="cone_fista", max_iter=2, tol=1e-10)
+    assert not res.converged
+
+
+def test_solvers_refuse_or_accept_the_cone_problem():
+    X, y, p = relu_data(n=30, seed=14)
+    problem = convex_relu_problem(X, y, p.masks, 0.1)
+    plain = Problem(X, p.masks, y, 0.1)
+    for name, spec in REGISTRY.items():
+        accepts = spec.supports(problem) is None
+        assert accepts == (name in ("auto", "cone_fista", "cvxpy")), name
+        if name == "cone_fista":
+            assert spec.supports(plain) is not None
+
+
+def test_scaled_data_give_the_unscaled_solution():
+    X, y, p = relu_data(n=40, seed=15)
+    alpha = 0.05 * alpha_max(X, y, p)
+    ref = solve_convex_relu(X, y, p, alpha, solver="cone_fista", tol=1e-9)
+    res = solve_convex_relu(X * 1e100, y * 1e100, p, alpha * 1e200, solver="cone_fista", tol=1e-9)
+    assert res.converged
+    assert res.objective / 1e200 == pytest.approx(ref.objective, rel=1e-7)
+    assert res.constraint_violation / 1e100 <= 1e-10
+
+
+def test_integer_sample_weights_equal_repeated_rows():
+    X, y, _ = relu_data(n=30, d=2, intercept=False, seed=16)
+    w = np.random.default_rng(0).integers(0, 3, len(y))
+    gates = sample_gates(3, 15, random_state=1)
+    a = ConvexReLURegressor(alpha=1e-2, gates=gates).fit(X, y, sample_weight=w)
+    b = ConvexReLURegressor(alpha=1e-2, gates=gates).fit(np.repeat(X, w, 0), np.repeat(y, w))
+    assert a.objective_ == pytest.approx(b.objective_, rel=1e-6)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-4, atol=1e-4)
