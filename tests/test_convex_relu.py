@@ -372,3 +372,28 @@ def test_integer_sample_weights_equal_repeated_rows():
     b = ConvexReLURegressor(alpha=1e-2, gates=gates).fit(np.repeat(X, w, 0), np.repeat(y, w))
     assert a.objective_ == pytest.approx(b.objective_, rel=1e-6)
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_cone_projection_kkt_and_feasible_points_stay():
+    from gatedrelu.problem.constraints.cone import cone_projection
+
+    X, y, p = relu_data(n=50, seed=17)
+    M2 = np.hstack([p.masks, p.masks])
+    S = ConeConstraint.orthant(M2, np.float64)
+    rng = np.random.default_rng(1)
+    for t in range(60):
+        C = S[:, [t % M2.shape[1]]] * X
+        v = 3 * rng.standard_normal(X.shape[1])
+        u, mu = cone_projection(C, v)
+        # KKT of min ||u - v||^2 over C u >= 0: u = v + C^T mu, mu >= 0, C u >= 0, mu . C u = 0
+        np.testing.assert_allclose(u, v + C.T @ mu, atol=1e-12)
+        assert np.all(mu >= 0) and np.min(C @ u) >= -1e-12 and abs(mu @ (C @ u)) <= 1e-10
+        # a point of the cone (up to rounding) is its own projection
+        again, _ = cone_projection(C, u)
+        np.testing.assert_allclose(again, u, atol=1e-12)
+    # ConeConstraint.project: feasible groups untouched, the others projected
+    U = 0.1 * rng.standard_normal((M2.shape[1], X.shape[1]))
+    P_U = ConeConstraint.project(X, M2, U)
+    assert np.max(-ConeConstraint.values(X, M2, P_U)) <= 1e-12
+    ok = np.all(ConeConstraint.values(X, M2, U) >= 0, axis=0)
+    np.testing.assert_array_equal(P_U[ok], U[ok])

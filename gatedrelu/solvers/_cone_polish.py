@@ -20,9 +20,7 @@ if it is feasible and its certificate is better: an interior-point answer (relat
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import nnls
-
-from ..problem.constraints.cone import ConeConstraint
+from ..problem.constraints.cone import ConeConstraint, cone_projection
 
 __all__ = ["face_newton"]
 
@@ -136,7 +134,7 @@ def face_newton(problem, U, max_steps: int = 30):
         g = X.T @ (M[:, [j]] * theta)
         for p in range(c):
             if np.any(C @ g[:, p] < 0):  # the correlation leaves the cone: project it
-                Lam[:, j, p], _ = nnls(C.T, -g[:, p], maxiter=50 * max(n, d))
+                Lam[:, j, p] = cone_projection(C, g[:, p])[1]
     out = out.astype(problem.X.dtype).reshape(np.shape(U))
     Lam = Lam.astype(problem.X.dtype)
     return out, (Lam[..., 0] if problem.y.ndim == 1 else Lam)

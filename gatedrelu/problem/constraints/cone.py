@@ -25,7 +25,7 @@ import numpy as np
 from ..._registry import Component
 from ...operator import xp_of
 
-__all__ = ["ConeConstraint", "CONSTRAINT"]
+__all__ = ["ConeConstraint", "CONSTRAINT", "cone_projection"]
 
 
 class ConeConstraint(Component):
@@ -118,14 +118,11 @@ class ConeConstraint(Component):
     @classmethod
     def project(cls, X, M, U):
         """``U`` with every group that violates its constraints replaced by its Euclidean
-        projection onto its cone (numpy; non-negative least squares per violated group and
-        output, ``Pi_K(u) = u + C^T mu``, ``mu = argmin_{mu >= 0} ||u + C^T mu||``).
+        projection onto its cone (numpy, :func:`cone_projection` per violated group and output).
 
         Used to make an interior-point answer (feasible only to its tolerance) exactly feasible;
         for an almost feasible group the change is of the order of its violation.
         """
-        from scipy.optimize import nnls
-
         X = np.asarray(X, np.float64)
         U = np.array(U, dtype=np.float64)
         S = cls.orthant(np.asarray(M), np.float64)
@@ -133,10 +130,8 @@ class ConeConstraint(Component):
         for j in range(U.shape[0]):
             C = S[:, j:j + 1] * X  # (n, d) constraint rows of group j
             for c in range(cols.shape[2]):
-                u = cols[j, :, c]
-                if np.any(C @ u < 0):
-                    mu, _ = nnls(C.T, -u, maxiter=50 * max(X.shape))
-                    cols[j, :, c] = u + C.T @ mu
+                if np.any(C @ cols[j, :, c] < 0):
+                    cols[j, :, c] = cone_projection(C, cols[j, :, c])[0]
         return cols[..., 0] if U.ndim == 2 else cols
 
     # -- reference model ---------------------------------------------------------------------
@@ -147,6 +142,46 @@ class ConeConstraint(Component):
 
         S = cls.orthant(np.asarray(M), np.float64)
         return [cp.multiply(S, X @ U) >= 0 for U in Us]
+
+
+def cone_projection(C, v, max_iter=None):
+    """``(Pi_K(v), mu)`` for ``K = {u : C u >= 0}``: ``Pi_K(v) = v + C^T mu`` with ``mu >= 0``
+    minimising ``||v + C^T mu||`` (Lawson and Hanson's active-set method, numpy).
+
+    At most ``d`` multipliers are positive, so the active set stays small; the stopping test is
+    feasibility to a few machine epsilons of ``||C|| ||u||``.
+    """
+    n, d = C.shape
+    mu = np.zeros(n)
+    P = []
+    u = v.astype(np.float64).copy()
+    tol = 64 * np.finfo(np.float64).eps * max(np.sqrt(np.max(np.sum(C * C, axis=1))), 1e-300)
+    for _ in range(max_iter or 10 * (n + d)):
+        w = -(C @ u)
+        if P:
+            w[P] = -np.inf
+        k = int(np.argmax(w))
+        if w[k] <= tol * max(np.linalg.norm(u), 1e-300) or len(P) >= n:
+            break
+        P.append(k)
+        while True:  # least squares on the active set, stepping back while a multiplier < 0
+            R = C[P]
+            z = np.linalg.lstsq(R.T, -v, rcond=None)[0]
+            if np.all(z > 0):
+                mu[:] = 0
+                mu[P] = z
+                break
+            cur = mu[P]
+            neg = z <= 0
+            t = np.min(cur[neg] / (cur[neg] - z[neg]))
+            new = cur + t * (z - cur)
+            mu[:] = 0
+            mu[P] = new
+            P = [i for i, m in zip(P, new) if m > 0]
+            if not P:
+                break
+        u = v + C.T @ mu
+    return u, mu
 
 
 CONSTRAINT = ConeConstraint
