@@ -33,7 +33,7 @@ from ._validation import (
     check_sample_weight,
     check_targets,
 )
-from .operator import power_lipschitz
+from .operator import power_lipschitz, use_packed
 from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, make_penalty
 from .problem.scaling import rescale
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
@@ -121,8 +121,11 @@ class GroupLassoResult:
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _masks_of(patterns, n_samples: int) -> np.ndarray:
-    """Boolean masks (n, P) from an ActivationPatterns or a boolean array."""
+def _masks_of(patterns, n_samples: int, packed: bool = False) -> np.ndarray:
+    """Boolean masks (n, P) from an ActivationPatterns or a boolean array; with ``packed``, a
+    large ActivationPatterns gives its bit-packed masks (``operator.use_packed``)."""
+    if packed and use_packed(patterns, n_samples):
+        return patterns.packed_masks
     masks = getattr(patterns, "masks", patterns)
     masks = np.asarray(masks)
     if masks.ndim != 2 or masks.dtype != bool:
@@ -139,10 +142,10 @@ def _masks_of(patterns, n_samples: int) -> np.ndarray:
     return np.ascontiguousarray(masks)
 
 
-def _check_problem(X, y, patterns):
+def _check_problem(X, y, patterns, packed=False):
     X = as_float_array(X, "X")
     y = check_targets(y, X.shape[0], X.dtype)  # the computation follows X's dtype
-    return X, y, _masks_of(patterns, X.shape[0])
+    return X, y, _masks_of(patterns, X.shape[0], packed)
 
 
 def make_problem(X, y, M, alpha, loss="squared", penalty="group_l2", sample_weight=None,
@@ -434,7 +437,7 @@ def solve_group_lasso(
         numerical failure); the message gives the gap, the solver and what to try.
     """
     solver = check_option(solver, "solver", SOLVERS)
-    X, y, M = _check_problem(X, y, patterns)
+    X, y, M = _check_problem(X, y, patterns, packed=solver != "cvxpy")
     alpha = check_positive(alpha, "alpha")
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter")
@@ -500,7 +503,7 @@ def group_lasso_path(
     previous step-size constant, so the power iteration runs once.
     """
     solver = check_option(solver, "solver", SOLVERS)
-    X, y, M = _check_problem(X, y, patterns)
+    X, y, M = _check_problem(X, y, patterns, packed=solver != "cvxpy")
     if alphas is None:
         n_alphas = check_int(n_alphas, "n_alphas")
         eps = check_positive(eps, "eps")

@@ -7,8 +7,9 @@ We keep, for each, a representative gate (the first sampled gate that produced i
 ``c_i`` of the sampled gates that produced it. ``c_i / m`` are the finite-width NTK weights
 (see ``docs/math.md``, "The NTK is one choice of weights").
 
-Deduplication is streamed over chunks of gates: only the distinct masks and one pattern index
-per sampled gate are kept, so 10^5 gates need no more memory than their distinct masks.
+Deduplication is streamed over chunks of gates (``X @ gates`` at most ``CHUNK_BYTES`` at a time):
+only the distinct masks, bit-packed, and one pattern index per sampled gate are kept, so 10^5
+gates need no more memory than their distinct masks, ``n P / 8`` bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_int, check_random_state
 
-__all__ = ["ActivationPatterns", "sample_gates", "activation_patterns", "gate_masks"]
+__all__ = ["ActivationPatterns", "PackedMasks", "sample_gates", "activation_patterns", "gate_masks"]
 
 
 def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.float64) -> np.ndarray:
@@ -67,7 +68,8 @@ class ActivationPatterns:
     gates : ndarray of shape (n_features, n_patterns)
         One representative gate per pattern (the first sampled gate that produced it).
     masks : ndarray of shape (n_samples, n_patterns), bool
-        ``masks[:, i]`` is the diagonal of ``D_i``.
+        ``masks[:, i]`` is the diagonal of ``D_i``. Stored bit-packed (:attr:`packed_masks`, 8
+        per byte) and unpacked on access; a boolean array or a :class:`PackedMasks` can be given.
     counts : ndarray of shape (n_patterns,), int
         Number of sampled gates that produced each pattern.
     ntk_weights : ndarray of shape (n_patterns,)
@@ -75,7 +77,9 @@ class ActivationPatterns:
     sampled_gates : ndarray of shape (n_features, n_gates)
         Every input gate (needed for the finite-width NTK at new points).
     gate_pattern : ndarray of shape (n_gates,), int
-        Pattern index of each sampled gate, ``-1`` for gates whose pattern is all zero.
+        Pattern index of each sampled gate, ``-1`` for gates whose pattern is all zero. With
+        ``sampled_gates`` this is all the finite NTK needs at new points: the ``n x n_gates``
+        table of per-gate patterns is never kept.
     """
 
     gates: np.ndarray
@@ -86,9 +90,20 @@ class ActivationPatterns:
     gate_pattern: np.ndarray
 
     @property
+    def packed_masks(self) -> np.ndarray:
+        """Bit-packed masks, ``uint8`` of shape (ceil(n_samples / 8), n_patterns), little-endian
+        along the samples (:func:`gatedrelu.operator.pack_masks`)."""
+        return self.__dict__["_packed"].packed
+
+    @property
+    def n_samples(self) -> int:
+        """Number ``n`` of samples the patterns were computed on."""
+        return self.__dict__["_packed"].n_samples
+
+    @property
     def n_patterns(self) -> int:
         """Number ``P`` of distinct non-zero patterns."""
-        return self.masks.shape[1]
+        return self.packed_masks.shape[1]
 
     @property
     def n_gates(self) -> int:
@@ -108,12 +123,71 @@ class ActivationPatterns:
         remap[index] = np.arange(index.size)
         return ActivationPatterns(
             gates=self.gates[:, index],
-            masks=self.masks[:, index],
+            masks=PackedMasks(np.ascontiguousarray(self.packed_masks[:, index]), self.n_samples),
             counts=self.counts[index],
             ntk_weights=self.ntk_weights[index],
             sampled_gates=self.sampled_gates,
             gate_pattern=remap[self.gate_pattern],
         )
+
+
+class PackedMasks:
+    """Bit-packed masks ``packed`` (ceil(n_samples / 8), P) of ``n_samples`` rows; what
+    :class:`ActivationPatterns` stores (pass one as ``masks=`` to avoid unpacking)."""
+
+    __slots__ = ("packed", "n_samples")
+
+    def __init__(self, packed, n_samples: int):
+        packed = np.asarray(packed)
+        if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[0] != (n_samples + 7) // 8:
+            raise ValueError(
+                f"packed masks must be uint8 of shape (ceil(n_samples / 8), P) = "
+                f"({(n_samples + 7) // 8}, P); got {packed.dtype} {packed.shape}."
+            )
+        self.packed, self.n_samples = packed, int(n_samples)
+
+
+#: Unpacked masks are cached up to this many entries (repeated access to small problems' masks
+#: stays free); larger ones are unpacked on every access.
+_CACHE_ENTRIES = 2**24
+
+
+def _get_masks(self) -> np.ndarray:
+    cached = self.__dict__.get("_unpacked")
+    if cached is not None:
+        return cached
+    p = self.__dict__["_packed"]
+    M = np.unpackbits(p.packed, axis=0, count=p.n_samples, bitorder="little").view(bool)
+    if M.size <= _CACHE_ENTRIES:
+        M.flags.writeable = False
+        self.__dict__["_unpacked"] = M
+    return M
+
+
+def _set_masks(self, value) -> None:
+    # called once, by the dataclass __init__ (object.__setattr__ honours this property)
+    if isinstance(value, PackedMasks):
+        packed = value
+    else:
+        M = np.asarray(value)
+        if M.ndim != 2:
+            raise ValueError(f"masks must be a 2-d boolean array (n_samples, n_patterns); got shape {M.shape}.")
+        if M.dtype != bool:
+            if not np.isin(M, (0, 1)).all():
+                raise ValueError(f"masks must be boolean (or 0/1); got dtype {M.dtype}.")
+            M = M.astype(bool)
+        packed = PackedMasks(np.packbits(M, axis=0, bitorder="little"), M.shape[0])
+    self.__dict__["_packed"] = packed
+    self.__dict__.pop("_unpacked", None)
+
+
+ActivationPatterns.masks = property(
+    _get_masks, _set_masks,
+    doc="Boolean masks (n_samples, n_patterns), unpacked from :attr:`packed_masks`.")
+
+
+#: Sampling evaluates ``X @ gates`` on chunks of gates of at most this many bytes.
+CHUNK_BYTES = 32 * 2**20
 
 
 def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatterns:
@@ -125,14 +199,15 @@ def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatter
         Inputs as the solver sees them (with the bias column if any).
     gates : array-like of shape (n_features, n_gates)
     chunk_size : int, default 4096
-        Number of gates processed at a time; bounds the temporary memory to
-        ``n_samples * chunk_size`` booleans.
+        At most this many gates are processed at a time, and fewer when
+        ``n_samples * chunk_size`` values of ``X @ gates`` would exceed ``CHUNK_BYTES``
+        (32 MiB): the temporary memory stays bounded whatever ``n_samples``.
 
     Returns
     -------
     ActivationPatterns
         Patterns in order of first appearance among the gates; duplicates merged, the all-zero
-        pattern dropped.
+        pattern dropped; masks kept bit-packed (``n_samples * n_patterns / 8`` bytes).
     """
     X = as_float_array(X, "X")
     G = as_float_array(gates, "gates", dtype=X.dtype)
@@ -142,14 +217,16 @@ def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatter
         )
     chunk_size = check_int(chunk_size, "chunk_size")
     n, m = X.shape[0], G.shape[1]
+    chunk_size = max(1, min(chunk_size, CHUNK_BYTES // max(1, n * X.dtype.itemsize)))
     index_of: dict[bytes, int] = {}
     rep_gate: list[int] = []
     packed_masks: list[np.ndarray] = []
     gate_pattern = np.empty(m, dtype=np.int64)
-    zero_key = np.packbits(np.zeros(n, dtype=bool)).tobytes()
+    zero_key = np.packbits(np.zeros(n, dtype=bool), bitorder="little").tobytes()
     for start in range(0, m, chunk_size):
         stop = min(start + chunk_size, m)
-        packed = np.packbits(gate_masks(X, G[:, start:stop]).T, axis=1)  # (chunk, ceil(n/8))
+        # (chunk, ceil(n/8)): row j holds gate start + j's pattern
+        packed = np.packbits(gate_masks(X, G[:, start:stop]).T, axis=1, bitorder="little")
         uniq, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
         local = np.empty(len(uniq), dtype=np.int64)
         # Visit new patterns in order of first appearance so that numbering is deterministic.
@@ -172,11 +249,13 @@ def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatter
             "Every gate gives the all-zero activation pattern on X; sample more gates or add a "
             "bias column (fit_intercept=True)."
         )
-    masks = np.unpackbits(np.stack(packed_masks), axis=1, count=n).T.astype(bool)
+    index_of.clear()
+    packed = np.ascontiguousarray(np.stack(packed_masks).T)  # (ceil(n/8), P)
+    del packed_masks
     counts = np.bincount(gate_pattern[gate_pattern >= 0], minlength=P).astype(np.int64)
     return ActivationPatterns(
         gates=G[:, rep_gate].copy(),
-        masks=np.ascontiguousarray(masks),
+        masks=PackedMasks(packed, n),
         counts=counts,
         ntk_weights=(counts / m).astype(X.dtype),
         sampled_gates=G,

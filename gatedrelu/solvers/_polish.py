@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from ..operator import mask_columns
+
 __all__ = ["support_newton", "MAX_VARS", "MAX_WORK"]
 
 #: Largest number of variables ``|S| d c`` polished (a dense Hessian of that size is factorised).
@@ -46,7 +48,7 @@ def support_newton(problem, U, max_steps: int = 30):
     m1 = k * d
     if k == 0 or m1 * c > MAX_VARS or n * float(m1 * c) ** 2 > MAX_WORK:
         return None
-    Phi = (M[:, S, None] * X[:, None, :]).reshape(n, m1)  # columns (group, feature)
+    Phi = (mask_columns(M, S, n)[:, :, None] * X[:, None, :]).reshape(n, m1)  # (group, feature)
     x = U[S].reshape(m1, c)  # variable (a, p) at a * c + p: group i is one contiguous block
 
     def predictions(x):

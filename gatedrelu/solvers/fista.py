@@ -322,9 +322,9 @@ def _run_compiled(problem, U0, tol, max_iter, lipschitz, devices, metric):
     """:func:`fista_run` on numpy inputs (placed on ``devices``)."""
     import numpy as np
 
-    from ._sharding import place
+    from ._sharding import mesh_scope, place
 
-    with jax.enable_x64(True):
+    with jax.enable_x64(True), mesh_scope(devices):
         dt = problem.X.dtype
         (Xd, Md, yd, Ud), pad = place(problem.X, problem.M, problem.y, np.asarray(U0, dt), devices)
         state = fista_run(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..operator import mask_column_sums
 from ..problem.certificate import Problem, certify_numpy
 from ._base import Solver, SolverOutput
 from .fista import NUMPY_SIZE, STATUS, _bucket, run_numpy
@@ -60,7 +61,7 @@ def group_operator_bounds(X, M) -> np.ndarray:
     """Upper bounds on ``||D_i X||_2`` for every group: ``min(||X||_2, ||D_i X||_F)``, shape (P,)."""
     X64 = X.astype(np.float64, copy=False)
     spectral = np.sqrt(max(np.linalg.eigvalsh(X64.T @ X64)[-1], 0.0))
-    frob = np.sqrt(M.T.astype(np.float64) @ np.einsum("ij,ij->i", X64, X64))
+    frob = np.sqrt(mask_column_sums(M, np.einsum("ij,ij->i", X64, X64)))  # M bool or packed
     # a tiny relative margin covers rounding in the bound itself
     return np.minimum(spectral, frob) * (1 + 1e-12)
 
@@ -166,6 +167,7 @@ def solve(
     inner_ratio=INNER_RATIO,
     mixed_precision=True,
     precondition=True,
+    devices=None,
 ) -> SolverOutput:
     """Working-set FISTA with gap-safe screening; ``max_iter`` counts inner iterations."""
     P = problem.n_groups
@@ -228,7 +230,7 @@ def solve(
         ws = np.sort(np.argsort(-score, kind="stable")[:ws_size])
         k = ws.size
         kp = _bucket(k, P)
-        M_ws = np.zeros((problem.n, kp), bool)
+        M_ws = np.zeros((problem.M.shape[0], kp), problem.M.dtype)  # boolean or packed rows
         M_ws[:, :k] = problem.M[:, ws]
         U_ws = np.zeros((kp,) + U.shape[1:], U.dtype)
         U_ws[:k] = U[ws] if metric is None else _to_metric(U[ws], metric[0], 1 / metric[1])
@@ -245,7 +247,8 @@ def solve(
             U_ws = U_ws.astype(np.float32)
         else:
             inner = Problem(X_in, M_ws, problem.y, alpha, problem.datafit, problem.penalty)
-        U_new, its, L_new, code, _, _ = run_numpy(inner, U_ws, inner_tol, max_iter - n_iter, L, metric=metric)
+        U_new, its, L_new, code, _, _ = run_numpy(inner, U_ws, inner_tol, max_iter - n_iter, L,
+                                              devices=devices, metric=metric)
         n_iter += its
         if code in (3, 4):
             if inner.X.dtype == np.float32:  # float32 failed (overflow?): finish in float64
@@ -276,5 +279,6 @@ SOLVER = Solver(
     supports=supports,
     default_max_iter=20_000,
     summary="FISTA on a working set of groups grown by KKT violation, with gap-safe screening",
-    options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision", "precondition"),
+    options=("verbose", "lipschitz", "alpha_prev", "screen", "mixed_precision", "precondition",
+             "devices"),
 )

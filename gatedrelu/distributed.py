@@ -1,0 +1,167 @@
+r"""Solves that span several devices, processes and hosts (``docs/guide/scaling.md``).
+
+The group lasso's arrays are laid out on a 2-D device mesh with axes ``("samples", "patterns")``
+(:func:`make_mesh`): the rows of ``X``, ``y`` and the masks are split over ``samples``, the
+groups ``U`` and the mask columns over ``patterns``. The forward map ``sum_i D_i X u_i`` is
+computed per device on its rows and patterns and summed over ``patterns``; the adjoint
+``X^T D_i r`` is summed over ``samples`` (:mod:`gatedrelu.operator`). JAX's distributed runtime
+does the rest: after ``jax.distributed.initialize`` every process sees every device, and
+:func:`solve_distributed` runs the compiled FISTA loop of :mod:`gatedrelu.solvers.fista` on
+global arrays built from each process's own rows, so no host holds all of ``X``.
+
+Each process passes the masks of *its* rows, ``gate_masks(X_local, gates)`` (or
+:func:`local_masks`) with the same gates everywhere: the patterns are those of the gates
+(duplicated patterns are allowed; they do not change the optimal value).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array, check_int, check_positive
+from .operator import pack_masks
+from .patterns import gate_masks
+from .solvers._sharding import check_devices, make_mesh
+
+__all__ = ["make_mesh", "local_masks", "solve_distributed", "DistributedResult"]
+
+
+def local_masks(X_local, gates, *, packed: bool = True) -> np.ndarray:
+    """Masks ``1[X_local gates >= 0]`` of this process's rows: bit-packed (``uint8``,
+    (ceil(n_local / 8), m)) unless ``packed=False`` or ``n_local`` is not a multiple of 8."""
+    M = gate_masks(X_local, gates)
+    return pack_masks(M) if packed and M.shape[0] % 8 == 0 else M
+
+
+class DistributedResult(dict):
+    """``coef`` (P, d[, c]) (the same on every process), ``objective``, ``dual_gap`` (certified,
+    ``docs/math.md``), ``relative_gap``, ``n_iter``, ``converged``, ``status``, ``lipschitz``;
+    keys, also readable as attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
+def _exchange_shapes(X, M, y):
+    """Every process's ``(n_local, d, P, c, packed, itemsize)``; a ValueError naming the
+    processes whose data disagree with process 0 (raised on every process, so none waits)."""
+    import jax
+    from jax.experimental import multihost_utils
+
+    c = 0 if y.ndim == 1 else y.shape[1]
+    n = X.shape[0]
+    packed = int(M.dtype == np.uint8)
+    P = M.shape[1]
+    mine = np.array([n, X.shape[1], P, c, packed, X.dtype.itemsize], np.int64)
+    if jax.process_count() == 1:
+        return mine[None]
+    table = np.asarray(multihost_utils.process_allgather(mine)).reshape(jax.process_count(), -1)
+    names = ("n_samples", "n_features", "n_patterns", "n_outputs", "packed masks", "itemsize")
+    bad = []
+    for pid, row in enumerate(table):
+        diff = [f"{names[k]} {row[k]} (process 0: {table[0][k]})" for k in range(len(names))
+                if row[k] != table[0][k]]
+        if diff:
+            bad.append(f"process {pid}: " + ", ".join(diff))
+    if bad:
+        raise ValueError(
+            "the processes hold data of different shapes; every process must pass the same number "
+            "of rows, features, patterns (masks of the same gates) and outputs, in the same dtype: "
+            + "; ".join(bad) + "."
+        )
+    return table
+
+
+def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: float = 1e-6,
+                      max_iter: int = 10_000, lipschitz: float | None = None,
+                      loss: str = "squared", penalty="group_l2") -> DistributedResult:
+    """Solve (GL) on data split over processes by rows, with plain FISTA (one compiled loop).
+
+    Parameters
+    ----------
+    X_local : array of shape (n_local, d)
+        This process's rows; every process passes the same ``n_local`` (the global problem has
+        ``n = n_local * jax.process_count()`` rows, in process order).
+    y_local : array of shape (n_local,) or (n_local, c)
+    masks_local : bool array (n_local, P) or packed uint8 (n_local / 8, P)
+        The masks of this process's rows (:func:`local_masks`), for the same gates everywhere.
+    alpha : float
+    mesh : Mesh, device list, "all" or None
+        Default: :func:`make_mesh` with ``(jax.process_count(), devices per process)``: each
+        process's rows on its own devices, which split the patterns.
+    tol, max_iter, lipschitz, loss, penalty : as in :func:`gatedrelu.solve_group_lasso`
+
+    Returns
+    -------
+    DistributedResult
+        The same on every process.
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax.experimental import multihost_utils
+    from jax.sharding import NamedSharding, PartitionSpec as PS
+
+    from .operator import sharded
+    from .problem import get_datafit, make_penalty
+    from .solvers.fista import STATUS, fista_run
+
+    X = as_float_array(X_local, "X_local")
+    y = np.ascontiguousarray(np.asarray(y_local, X.dtype))
+    M = np.ascontiguousarray(np.asarray(masks_local))
+    if M.ndim != 2 or M.dtype not in (np.bool_, np.uint8):
+        raise ValueError(f"masks_local must be bool (n_local, P) or packed uint8; got {M.dtype} {M.shape}.")
+    rows = M.shape[0] * 8 if M.dtype == np.uint8 else M.shape[0]
+    if y.shape[0] != X.shape[0] or rows != (X.shape[0] if M.dtype == bool else -(-X.shape[0] // 8) * 8):
+        raise ValueError(
+            f"process {jax.process_index()}: X_local has {X.shape[0]} rows, y_local "
+            f"{y.shape[0]} and masks_local {M.shape[0]}{' bytes' if M.dtype == np.uint8 else ''}."
+        )
+    alpha = check_positive(alpha, "alpha")
+    tol = check_positive(tol, "tol")
+    max_iter = check_int(max_iter, "max_iter")
+    table = _exchange_shapes(X, M, y)
+    nproc = table.shape[0]
+    if mesh is None:
+        mesh = make_mesh((nproc, jax.local_device_count()))
+    grid = check_devices(mesh)
+    from .solvers._sharding import mesh_of
+
+    mesh = mesh_of(grid) if len(grid) > 1 else make_mesh((1, 1), list(grid))
+    ks, kp = mesh.devices.shape
+    n_local, d, P = X.shape[0], X.shape[1], M.shape[1]
+    n = n_local * nproc
+    if ks % nproc:
+        raise ValueError(
+            f"the mesh has {ks} sample shards for {nproc} processes: each process's rows must lie on "
+            f"its own devices, so the sample shards must be a multiple of {nproc}."
+        )
+    if n % ks or (M.dtype == np.uint8 and (n // ks) % 8):
+        raise ValueError(f"n_samples = {n} rows do not split into {ks} sample shards"
+                         + (" of whole bytes of packed masks" if M.dtype == np.uint8 else "") + ".")
+    if P % kp:
+        raise ValueError(f"n_patterns = {P} is not a multiple of the mesh's {kp} pattern shards.")
+    datafit = get_datafit(loss)
+    pen = make_penalty(penalty)
+    datafit.check_targets(y)
+    c_shape = y.shape[1:]
+    U_shape = (P, d) + c_shape
+    extra = (None,) * len(c_shape)
+    with jax.enable_x64(True):
+        dt = X.dtype
+
+        def glob(local, spec, shape):
+            return jax.make_array_from_process_local_data(NamedSharding(mesh, spec), local, shape)
+
+        Xg = glob(X, PS("samples", None), (n, d))
+        Mg = glob(M, PS("samples", "patterns"), (M.shape[0] * nproc, P))
+        yg = glob(y, PS("samples", *extra), (n,) + c_shape)
+        U0 = jax.device_put(np.zeros(U_shape, dt), NamedSharding(mesh, PS("patterns", None, *extra)))
+        with sharded(mesh):
+            state = fista_run(datafit, pen, Xg, Mg, yg, U0, jnp.asarray(alpha, dt), jnp.asarray(tol, dt),
+                              jnp.asarray(max_iter, jnp.int32),
+                              jnp.asarray(-1.0 if lipschitz is None else lipschitz, dt), None)
+        coef = np.asarray(multihost_utils.process_allgather(state.U, tiled=True))
+        F, gap = float(state.F), float(state.gap)
+        code = int(state.status)
+    return DistributedResult(coef=coef, objective=F, dual_gap=gap,
+                             relative_gap=gap / F if F > 0 else 0.0, n_iter=int(state.n_iter),
+                             converged=code == 1, status=STATUS[code], lipschitz=float(state.L))
