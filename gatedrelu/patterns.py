@@ -227,7 +227,10 @@ def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatter
         stop = min(start + chunk_size, m)
         # (chunk, ceil(n/8)): row j holds gate start + j's pattern
         packed = np.packbits(gate_masks(X, G[:, start:stop]).T, axis=1, bitorder="little")
-        uniq, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+        # rows as opaque byte strings (np.unique(axis=0) builds a structured dtype with one
+        # field per byte, which numpy keeps: hundreds of MB for wide rows)
+        rows = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+        uniq, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
         local = np.empty(len(uniq), dtype=np.int64)
         # Visit new patterns in order of first appearance so that numbering is deterministic.
         for k in np.argsort(first, kind="stable"):
@@ -240,7 +243,7 @@ def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatter
                 idx = len(rep_gate)
                 index_of[key] = idx
                 rep_gate.append(start + int(first[k]))
-                packed_masks.append(uniq[k])
+                packed_masks.append(np.frombuffer(key, np.uint8))  # shares the key's bytes
             local[k] = idx
         gate_pattern[start:stop] = local[inverse.ravel()]
     P = len(rep_gate)
