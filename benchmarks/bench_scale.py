@@ -8,7 +8,8 @@
     fitted on a log-log scale (``scipy.stats.linregress``) and a log-log figure.
 
 Every measurement runs in its own subprocess pinned with ``os.sched_setaffinity`` to 1 core and
-then 2 cores (``--cores``); the peak is that process's ``resource.getrusage`` ``ru_maxrss``.
+then 2 cores (``--cores``); the peak is that process's own high-water mark
+(``gatedrelu.bench.peak_resident_mib``: ``VmHWM``; ``ru_maxrss`` would include the parent's).
 Time per iteration is ``(t(1 + k iterations) - t(1 iteration)) / k`` of the compiled FISTA loop
 (compilation excluded), with a fixed step size (no backtracking: two products per iteration).
 
@@ -31,8 +32,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def worker(spec: dict) -> dict:
     """One measurement (run in a pinned subprocess)."""
-    import resource
-
     os.sched_setaffinity(0, set(spec["cores"]))
     import numpy as np
 
@@ -45,8 +44,10 @@ def worker(spec: dict) -> dict:
     from gatedrelu.problem import get_datafit, make_penalty
     from gatedrelu.solvers.fista import fista_run
 
+    from gatedrelu.bench import peak_resident_mib
+
     def rss():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GiB (ru_maxrss in KiB)
+        return peak_resident_mib() / 2**10  # GiB
 
     n, d, m, before = spec["n"], spec["d"], spec["m"], spec["mode"] == "before"
     rng = np.random.default_rng(0)
