@@ -420,3 +420,29 @@ def test_default_fit_on_raw_diabetes_is_certified():
                                          res.info["multipliers"])
     assert F == pytest.approx(model.objective_, rel=1e-10)
     assert F - dual <= 1e-6 * F and viol <= 1e-8
+
+
+def test_numpy_cone_projection_ends_on_rank_deficient_constraints(monkeypatch):
+    """Duplicate samples (rows of C repeated, as in iris) and targets in the polar cone
+    (projection 0): the projection meets the KKT conditions in a few active-set steps (it used
+    to add and drop the same rows for ~900 steps per projection under rounding)."""
+    from gatedrelu.problem.constraints.cone import cone_projection
+
+    rng = np.random.default_rng(5)
+    X = np.hstack([rng.standard_normal((30, 4)), np.ones((30, 1))])
+    X = np.vstack([X, X, X[:10]])  # duplicates
+    masks = X @ rng.standard_normal((5, 12)) >= 0
+    S = ConeConstraint.orthant(np.hstack([masks, masks]), np.float64)
+    calls = []
+    real = np.linalg.lstsq
+    monkeypatch.setattr(np.linalg, "lstsq", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    for j in range(S.shape[1]):
+        C = S[:, [j]] * X
+        for v in (-C.T @ rng.random(len(C)), rng.standard_normal(5)):  # polar cone, and any
+            calls.clear()
+            u, mu = cone_projection(C, v)
+            assert len(calls) <= 20 * X.shape[1], len(calls)
+            scale = np.linalg.norm(v) * np.abs(C).max()
+            assert np.all(mu >= 0) and np.min(C @ u) >= -1e-12 * scale
+            assert abs(mu @ (C @ u)) <= 1e-10 * scale * max(1.0, mu.sum())
+            np.testing.assert_allclose(u, v + C.T @ mu, atol=1e-12 * np.linalg.norm(v))
