@@ -4,7 +4,7 @@
                                                        # benchmarks/results/compare_fits.{json,md})
     python benchmarks/bench_compare_fits.py --quick    # iris and wine, seed 0 (smoke test)
 
-Baseline: the ``gated_relu`` rows of ``benchmarks/results/compare/compare.csv``, whose
+Baseline: the ``gated_relu`` rows of ``benchmarks/results/compare_v1/compare.csv``, whose
 ``fit_seconds`` is the time of the whole ``GridSearchCV`` (n_alphas x folds fits plus the refit)
 of one (data set, seed) task, measured with the solver of that run (``gatedrelu compare --n-jobs 2``
 on 2 cores shared with other jobs).
@@ -45,7 +45,7 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DEFAULT_BASELINE = os.path.join(HERE, "results", "compare", "compare.csv")
+DEFAULT_BASELINE = os.path.join(HERE, "results", "compare_v1", "compare.csv")
 DEFAULT_OUT = os.path.join(HERE, "results")
 QUICK_OUT = os.path.join(tempfile.gettempdir(), "gatedrelu-compare-fits-quick")
 JSON_NAME, MD_NAME = "compare_fits.json", "compare_fits.md"
@@ -217,9 +217,11 @@ def config_of(row: dict):
         n_gates=int(row["n_gates"]), alphas=grid(row["alphas"]), svc_Cs=grid(row["svc_Cs"]),
         mlp_alphas=grid(row["mlp_alphas"]), cv=int(row["cv"]), test_size=float(row["test_size"]),
     )
-    # The CSV's key columns are written from Config.key(); reading them back must round-trip.
-    want = tuple(row[k] for k in ("n_gates", "alphas", "svc_Cs", "mlp_alphas", "cv", "test_size"))
-    if config.key() != want:
+    # The CSV's key columns are written from Config.key(); reading them back must round-trip
+    # (the first version's CSV, compare_v1, has no methods column).
+    keys = ("n_gates", "alphas", "svc_Cs", "mlp_alphas", "cv", "test_size")
+    want = tuple(row[k] for k in keys)
+    if config.key()[:len(keys)] != want:
         raise SystemExit(f"set-up of {row['dataset']}/{row['seed']} does not round-trip: {want}")
     return config
 
@@ -378,7 +380,7 @@ def markdown(result: dict) -> str:
         "Time of the gated ReLU network's whole `GridSearchCV` (every alpha x fold fit plus the "
         "refit) per (data set, seed) task of the compare experiment, with the installed solver "
         "(`solver=\"auto\"`), against the `fit_seconds` saved in "
-        "`benchmarks/results/compare/compare.csv`. Same split, gates, pipeline, grid, folds and "
+        "`benchmarks/results/compare_v1/compare.csv`. Same split, gates, pipeline, grid, folds and "
         "scoring as `gatedrelu.experiments.compare.run_task`, BLAS limited to one thread.",
         "",
         f"**Total: {s['old_seconds']:.1f} s saved, {s['new_seconds']:.1f} s now, "
@@ -480,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n".join(__doc__.splitlines()[1:]),
     )
     ap.add_argument("--baseline", default=DEFAULT_BASELINE, metavar="CSV",
-                    help="saved compare.csv (default benchmarks/results/compare/compare.csv)")
+                    help="saved compare.csv (default benchmarks/results/compare_v1/compare.csv)")
     ap.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
                     help="data sets (default: every one of the baseline; --quick: "
                          f"{' '.join(QUICK_DATASETS)})")
