@@ -286,7 +286,7 @@ def test_registry_lists_every_datafit():
         assert cls.name == name and get_datafit(name) == cls()
 
 
-@pytest.mark.parametrize("solver", ITERATIVE)
+@pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
 def test_every_datafit_reaches_cvxpy_optimum(datafit_case, solver):
     name, X, y, p, refs = datafit_case
     datafit = get_datafit(name)
@@ -306,6 +306,8 @@ def test_every_datafit_reaches_cvxpy_optimum(datafit_case, solver):
         assert abs(res.objective - F_ref) <= 1e-6 * F_ref, (name, frac)
     if solver in ("auto", "fista", "working_set"):
         assert ran == len(refs)  # the generic solvers handle every datafit
+    if solver == "prox_newton" and name == "logistic" and not y.ndim > 1:
+        assert ran == len(refs)  # what it is for
 
 
 def _feasible_duals(datafit, y, rng, k=4):
