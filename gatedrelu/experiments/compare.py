@@ -53,7 +53,7 @@ Protocol (one task = one data set and one seed)
 Statistics (``compare.md``; :mod:`gatedrelu.experiments.stats`, scipy.stats)
 ---------------------------------------------------------------------------
 * Per data set, for each pair of ``PAIRS`` (optimal vs NTK, path vs NTK, path vs optimal, the
-  gated ReLU network vs NTK): the paired accuracy differences over the seeds (same splits), their
+  gated ReLU network vs NTK, and the logistic against the squared-loss network when both ran): the paired accuracy differences over the seeds (same splits), their
   mean with a 95 % Student-t interval, and the Wilcoxon signed-rank p-value. A **win** or a
   **loss** is a significant difference at ``LEVEL`` = 0.05; a tie is not significant. The raw
   counts (better / equal / worse mean) and the count with ties under ``TIE_PP`` = 0.5 points are
@@ -132,11 +132,15 @@ KERNELS = ("ntk", "uniform", "infinite_ntk", "optimal", "path")
 #: (two classes) or multinomial loss, and the convex ReLU network (cone-constrained).
 NETWORKS = ("gated_relu", "gated_relu_logistic", "convex_relu")
 METHODS = (*KERNELS, *NETWORKS, "svc_rbf", "mlp")
-#: The methods of a default run: all but ``convex_relu``, whose solves at small alpha on the
-#: larger data sets take minutes each (cone_fista at 0.05 s per iteration on german with 200
-#: gates, relative gap 0.8 after 300 iterations at alpha = 1e-2; see the experiments page);
-#: ``--methods`` adds it.
-DEFAULT_METHODS = tuple(m for m in METHODS if m != "convex_relu")
+#: The methods of a default run: all but ``convex_relu`` and ``gated_relu_logistic``; ``--methods``
+#: adds them. ``convex_relu``: its solves at small alpha on the larger data sets take minutes
+#: each (cone_fista at 0.05 s per iteration on german with 200 gates, relative gap 0.8 after 300
+#: iterations at alpha = 1e-2). ``gated_relu_logistic``: cheap with two classes (proximal Newton,
+#: a few seconds per task), but the multinomial loss has no second-order solver yet and its
+#: first-order solves at small alpha dominate the run (304 s per task on led7digit, 10 classes;
+#: over 13 minutes per task on movement_libras, 15 classes); its committed results are a separate
+#: run on the data sets with at most 3 classes (see the experiments page).
+DEFAULT_METHODS = tuple(m for m in METHODS if m not in ("convex_relu", "gated_relu_logistic"))
 LABELS = {
     "ntk": "NTK",
     "uniform": "uniform",
@@ -157,7 +161,8 @@ OBJECTIVE_METHODS = (*KERNELS, "gated_relu", "convex_relu")
 #: itself, by K-fold CV over the same folds).
 PARAM_OF = {**{m: "alpha" for m in (*KERNELS, *NETWORKS)}, "svc_rbf": "C", "mlp": "alpha"}
 #: The pairs compared per data set over the seeds (first against second).
-PAIRS = (("optimal", "ntk"), ("path", "ntk"), ("path", "optimal"), ("gated_relu", "ntk"))
+PAIRS = (("optimal", "ntk"), ("path", "ntk"), ("path", "optimal"), ("gated_relu", "ntk"),
+         ("gated_relu_logistic", "gated_relu"))
 #: Significance level of the paired tests, the Wilcoxon test across data sets and Nemenyi's CD.
 LEVEL = 0.05
 #: Tolerance of the check J(t mu_NTK) / F* >= 1 (F* is certified to OPTIMUM_TOL).
@@ -1054,11 +1059,12 @@ def add_arguments(parser) -> None:
                                           f"--quick {_grid_str(QUICK_MLP_ALPHAS)})")
     parser.add_argument("--methods", nargs="+", metavar="NAME", default=None,
                         help=f"methods to run, among {' '.join(METHODS)} (default all but "
-                             "convex_relu)")
+                             "convex_relu and gated_relu_logistic)")
     parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="parallel (dataset, seed) tasks (default 1; -1: all cores); the "
-                             "default protocol takes about 15 minutes with --n-jobs 2 on 2 cores")
+                             "default protocol (25 data sets x 10 seeds) takes over an hour with "
+                             "--n-jobs 2 on 2 cores (measured time on the experiments page)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--fresh", action="store_true",
                         help="recompute every task (default: reuse the results in --out computed "

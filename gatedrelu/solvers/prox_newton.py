@@ -1,4 +1,5 @@
-r"""Proximal Newton for the logistic loss: a sequence of weighted squared-loss group lassos.
+r"""Proximal Newton for the logistic loss: a sequence of weighted squared-loss group lassos
+(``docs/math.md``, "Proximal Newton for the logistic loss").
 
 At the current predictions ``z0 = A(U)`` the logistic datafit (``docs/math.md``, "Logistic and
 multinomial losses") is replaced by its second-order model, which is a weighted squared loss,
