@@ -50,13 +50,16 @@ Protocol (one task = one data set and one seed)
   ``J(t mu_NTK) / F* >= 1`` for every scale ``t`` (``docs/math.md``); it is checked on every
   (data set, seed) run (:func:`ntk_ratio_check`) and reported.
 
-Statistics (``compare.md``; :mod:`gatedrelu.experiments.stats`, scipy.stats)
----------------------------------------------------------------------------
+Statistics
+----------
+Reported in ``compare.md``; computed by :mod:`gatedrelu.experiments.stats` with scipy.stats.
+
 * Per data set, for each pair of ``PAIRS`` (optimal vs NTK, path vs NTK, path vs optimal, the
-  gated ReLU network vs NTK, and the logistic against the squared-loss network when both ran): the paired accuracy differences over the seeds (same splits), their
-  mean with a 95 % Student-t interval, and the Wilcoxon signed-rank p-value. A **win** or a
-  **loss** is a significant difference at ``LEVEL`` = 0.05; a tie is not significant. The raw
-  counts (better / equal / worse mean) and the count with ties under ``TIE_PP`` = 0.5 points are
+  gated ReLU network vs NTK, and the logistic against the squared-loss network when both ran):
+  the paired accuracy differences over the seeds (same splits), their mean with a 95 %
+  Student-t interval, and the Wilcoxon signed-rank p-value. A **win** or a **loss** is a
+  significant difference at ``LEVEL`` = 0.05; a tie is not significant. The raw counts
+  (better / equal / worse mean) and the count with ties under ``TIE_PP`` = 0.5 points are
   reported beside them, for comparison with the figure attributed to the paper (26 of 33).
 * Across data sets: the Wilcoxon signed-rank test of the per-data-set mean differences, and the
   Friedman test with the Nemenyi critical difference over all methods (Demšar 2006), drawn as a
@@ -132,14 +135,9 @@ KERNELS = ("ntk", "uniform", "infinite_ntk", "optimal", "path")
 #: (two classes) or multinomial loss, and the convex ReLU network (cone-constrained).
 NETWORKS = ("gated_relu", "gated_relu_logistic", "convex_relu")
 METHODS = (*KERNELS, *NETWORKS, "svc_rbf", "mlp")
-#: The methods of a default run: all but ``convex_relu`` and ``gated_relu_logistic``; ``--methods``
-#: adds them. ``convex_relu``: its solves at small alpha on the larger data sets take minutes
-#: each (cone_fista at 0.05 s per iteration on german with 200 gates, relative gap 0.8 after 300
-#: iterations at alpha = 1e-2). ``gated_relu_logistic``: cheap with two classes (proximal Newton,
-#: a few seconds per task), but the multinomial loss has no second-order solver yet and its
-#: first-order solves at small alpha dominate the run (304 s per task on led7digit, 10 classes;
-#: over 13 minutes per task on movement_libras, 15 classes); its committed results are a separate
-#: run on the data sets with at most 3 classes (see the experiments page).
+#: The methods of a default run: all but ``convex_relu`` and ``gated_relu_logistic``, whose
+#: small-alpha solves (cone-constrained; multinomial with many classes) would dominate it; the
+#: experiments page gives the measured cost. ``--methods`` adds them.
 DEFAULT_METHODS = tuple(m for m in METHODS if m not in ("convex_relu", "gated_relu_logistic"))
 LABELS = {
     "ntk": "NTK",
