@@ -37,8 +37,8 @@ DATASETS = ("australian", "bupa", "heart", "ionosphere", "iris", "monk-2", "pima
 FRACTIONS = (0.0, 0.125, 0.25, 0.5, 0.75, 0.875, 1.0)
 
 
-def _candidates(Xb, T, patterns, alpha, family, options):
-    """The candidate weight vectors of one family on (Xb, T) at alpha."""
+def _candidates(Xb, T, patterns, alpha, options):
+    """The candidate weight vectors of both families on (Xb, T) at alpha, from one IRLS path."""
     import numpy as np
 
     from gatedrelu.mkl import irls, scale_shape
@@ -46,17 +46,17 @@ def _candidates(Xb, T, patterns, alpha, family, options):
 
     path = irls(Xb, T, patterns, alpha, init="ntk", **options)
     hist = path.weights_history
-    if family == "irls":
-        return [hist[min(k, path.n_iter)] if k != "optimal" else hist[-1]
-                for k in DEFAULT_ITERATES]
     start, end = hist[0], hist[-1]
-    out = []
+    iterates = [hist[min(k, path.n_iter)] if k != "optimal" else end for k in DEFAULT_ITERATES]
+    geometric = []
     for s in FRACTIONS:
+        if s in (0, 1):
+            geometric.append(start if s == 0 else end)
+            continue
         with np.errstate(divide="ignore"):
-            shape = np.exp((1 - s) * np.log(start) + s * np.log(end)) if 0 < s < 1 else (
-                start if s == 0 else end)
-        out.append(scale_shape(Xb, T, patterns, alpha, shape)[0] if 0 < s < 1 else shape)
-    return out
+            shape = np.exp((1 - s) * np.log(start) + s * np.log(end))
+        geometric.append(scale_shape(Xb, T, patterns, alpha, shape)[0])
+    return {"irls": iterates, "geometric": geometric}
 
 
 def _fit_predict(Xb, T, patterns, alpha, eta, Xb_test):
@@ -103,8 +103,8 @@ def run_task(dataset: str, seed: int, n_gates: int, alphas, cv: int) -> dict:
             T = encode_labels(lab, ytr[tr]).astype(float)
             patterns = activation_patterns(Xb, gates)
             for a, alpha in enumerate(alphas):
-                for family in scores:
-                    for c, eta in enumerate(_candidates(Xb, T, patterns, alpha, family, options)):
+                for family, etas in _candidates(Xb, T, patterns, alpha, options).items():
+                    for c, eta in enumerate(etas):
                         pred = _fit_predict(Xb, T, patterns, alpha, eta, Xv)
                         scores[family][a, c, j] = np.mean(decode_scores(lab.classes_, pred) == ytr[va])
         sc = StandardScaler().fit(Xtr)
@@ -112,10 +112,13 @@ def run_task(dataset: str, seed: int, n_gates: int, alphas, cv: int) -> dict:
         lab = Labels()
         T = encode_labels(lab, ytr).astype(float)
         patterns = activation_patterns(Xb, gates)
+        refit = {}  # alpha index -> both families' candidates (one IRLS path per chosen alpha)
         for family, s in scores.items():
             mean = s.mean(axis=2)
             a, c = divmod(int(np.argmax(mean.ravel())), mean.shape[1])
-            eta = _candidates(Xb, T, patterns, alphas[a], family, options)[c]
+            if a not in refit:
+                refit[a] = _candidates(Xb, T, patterns, alphas[a], options)
+            eta = refit[a][family][c]
             pred = _fit_predict(Xb, T, patterns, alphas[a], eta, Xt)
             out[family] = dict(test_accuracy=float(np.mean(decode_scores(lab.classes_, pred) == yte)),
                                cv_accuracy=float(mean.max()), alpha=float(alphas[a]), candidate=c)
