@@ -162,7 +162,9 @@ def main(argv=None):
 
 
 def write_md(out, path):
-    L = ["# Scale benchmark (issue 10)", "",
+    # the figure right under the title: docs/benchmarks.md includes this file from line 3 on
+    # (its own copy of the figure), so the tables end the file whatever their length
+    L = ["# Scale benchmark (issue 10)", "![scaling](scale.png)", "",
          f"Command: `{out['command']}`. Machine: {out['machine']['platform']}, "
          f"{out['machine']['cpus']} CPUs. GPU: {out['machine']['gpu']}.", "",
          "## (a) before / after", "",
@@ -186,7 +188,7 @@ def write_md(out, path):
     for k, v in out.get("fits", {}).items():
         L.append(f"- {k}: time ~ n^{v['time']['exponent']:.2f} (+- {v['time']['stderr']:.2f}, "
                  f"R^2 {v['time']['r2']:.3f}); memory above start ~ n^{v['memory_above_base']['exponent']:.2f}")
-    L += ["", "![scaling](scale.png)", ""]
+    L.append("")
     with open(path, "w") as f:
         f.write("\n".join(L))
 

@@ -57,10 +57,10 @@ __all__ = [
 ]
 
 #: Bytes of block temporaries per device when the device does not report its memory (CPU).
-#: Blocks that stay near the cache are faster than large ones: at n 200,000, d 100, 2,000 gates
-#: a FISTA iteration took 6.1 s with 16 MiB (488 rows) against 6.7 s with 64 MiB (1,968 rows) on
-#: one core, and 3.2 s against 3.9 s on two (the unblocked operator: 6.4 s and 4.3 s);
-#: ``benchmarks/bench_scale.py``.
+#: Blocks that stay near the cache are faster than large ones: in a sweep at n 200,000, d 100,
+#: 2,000 gates, blocks of 256 to 512 rows took 7 to 9 % less per FISTA iteration than the
+#: 1,968 rows of a 64 MiB budget on one core, and 488 rows (16 MiB) 19 % less on two;
+#: ``benchmarks/results/scale.md`` has the committed before/after figures.
 CPU_BLOCK_BYTES = 16 * 2**20
 #: Fraction of an accelerator's memory (``memory_stats()["bytes_limit"]``) given to the block
 #: temporaries.
