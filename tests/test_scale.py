@@ -294,6 +294,7 @@ def test_sharded_1d_2d_equal_unsharded():
 WORKER = """
 import sys, json, numpy as np
 pid, port, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+RESULT = "RESULT "
 import jax
 jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid,
                            initialization_timeout=60)
@@ -307,10 +308,10 @@ if mode == "bad" and pid == 1:
     gates = np.vstack([gates, np.zeros((1, gates.shape[1]))])
 try:
     r = solve_distributed(Xl, yl, local_masks(Xl, gates), 0.01, tol=1e-10)
-    print(json.dumps(dict(pid=pid, devices=len(jax.devices()), F=r.objective, gap=r.dual_gap,
-                          converged=r.converged, coef=r.coef.tolist())))
+    print(RESULT + json.dumps(dict(pid=pid, devices=len(jax.devices()), F=r.objective,
+                                   gap=r.dual_gap, converged=r.converged, coef=r.coef.tolist())))
 except ValueError as e:
-    print(json.dumps(dict(pid=pid, error=str(e))))
+    print(RESULT + json.dumps(dict(pid=pid, error=str(e))))
 """
 
 
@@ -330,7 +331,10 @@ def _two_processes(mode):
         for pr in procs:
             so, se = pr.communicate(timeout=180)  # a hang fails the test instead of blocking it
             assert pr.returncode == 0, se[-3000:]
-            outs.append(json.loads(so.strip().splitlines()[-1]))
+            # the worker's tagged line: Gloo prints its own lines to stdout too, at times after it
+            lines = [ln for ln in so.splitlines() if ln.startswith("RESULT ")]
+            assert len(lines) == 1, so[-3000:]
+            outs.append(json.loads(lines[0][len("RESULT "):]))
     finally:
         for pr in procs:
             if pr.poll() is None:
