@@ -88,6 +88,19 @@ class GroupL2(Penalty):
         return _rotate(Q.T, W)
 
     @staticmethod
+    def prox_metric_terms(Y, thresh):
+        """Block soft-thresholding of groups ``Y`` (k, d, c) and its Jacobian, for the prox in a
+        variable metric (:mod:`gatedrelu.solvers.metric_fista`): returns ``(U, a, b, active)``
+        with ``dU_i/dY_i = a_i I + b_i y_i y_i^T`` (``a_i = 1 - t/||y_i||``, ``b_i = t/||y_i||^3``
+        for the groups above the threshold ``t``, 0 elsewhere) and ``active`` (k,) bool."""
+        norms = np.sqrt(np.einsum("kdc,kdc->k", Y, Y))
+        active = norms > thresh
+        safe = np.where(active, norms, 1.0)
+        a = np.where(active, 1 - thresh / safe, 0.0)
+        b = np.where(active, thresh / safe**3, 0.0)
+        return Y * a.astype(Y.dtype)[:, None, None], a, b, active
+
+    @staticmethod
     def dual_group_norms(G, metric=None):
         """Per-group dual norms ``||g_i||`` (``||T^{-1} g_i||`` with a metric), shape (P,)."""
         if metric is None:
