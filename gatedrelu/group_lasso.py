@@ -52,7 +52,8 @@ __all__ = [
 
 #: The accepted ``solver=`` names (see :mod:`gatedrelu.solvers`): "auto" first.
 SOLVERS = _SOLVERS
-Solver = Literal["auto", "cvxpy", "fista", "newton", "working_set"]
+#: Every registered name (built from the registry, so a new solver file is listed here too).
+Solver = Literal[SOLVERS]
 #: The accepted ``loss=`` and ``penalty=`` names (see :mod:`gatedrelu.problem`).
 LOSSES = tuple(DATAFITS)
 PENALTY_NAMES = tuple(PENALTIES)

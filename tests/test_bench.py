@@ -63,6 +63,26 @@ def test_certificate_brackets_the_optimum(small):
     assert D0 <= ref["F_star"] <= F0 and F0 - ref["F_star"] > 1e-3
 
 
+def test_certificate_refined_dual_is_about_the_suboptimality(small):
+    """Near the optimum the harness's lower bound (the better of the scaled residual and the
+    refined point) bounds F*, and its gap is within a small factor of the suboptimality, where
+    the scaled residual alone is far above it."""
+    from gatedrelu.problem import Problem, certify_numpy
+
+    pb, _, ref = small
+    M = pb.patterns.masks
+    prob = Problem(pb.X, M, pb.y, pb.alpha)
+    from gatedrelu.solvers import fista
+
+    U = fista.fista_numpy(prob.datafit, prob.penalty, pb.X, M, pb.y, np.zeros((M.shape[1], 6)),
+                          pb.alpha, 0.0, 60, -1.0)[0]
+    F, D = bench.certificate(pb, U)
+    sub = F - ref["F_star"]
+    plain = certify_numpy(prob, U, refine=False).dual_gap
+    assert D <= ref["F_star"] and sub > 0
+    assert F - D <= 10 * sub < plain / 5, (F - D, sub, plain)
+
+
 @pytest.mark.parametrize(
     "solver, module, tol",
     [

@@ -72,6 +72,9 @@ ANDERSON = 5
 DENSE_MASK_BYTES = 2**28
 #: Power iterations for the first bulk step (a lower estimate: backtracking corrects it).
 POWER_ITERS = 6
+#: A float32 solve whose gap has not halved in this many iterations stops (status "max_iter"):
+#: its rounding limits the gap, and the caller (the working set) goes on in float64.
+STALL_ITERS = 200
 #: Semismooth Newton steps of the metric prox at most, and its relative tolerance.
 PROX_STEPS = 12
 
@@ -330,14 +333,20 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
     def pred(Z):
         return Z[:, 0] if single else Z
 
+    # products in the problem's dtype; objective and gap in float64 (float32 iterations,
+    # float64 certificates)
+    y64, a64 = np.asarray(y, np.float64), float(problem.alpha)
+
     def dual_point(Z):
         return np.asarray(datafit.dual_point(pred(Z), y), dt).reshape(-1, c)
 
     def objective(Z, U):
-        return float(datafit.value(pred(Z), y)) + float(alpha) * float(penalty.value(_user(U, single)))
+        return (float(datafit.value(pred(Z).astype(np.float64), y64))
+                + a64 * float(penalty.value(_user(U, single).astype(np.float64))))
 
     def dual_value(theta, G):
-        return float(dual_objective(datafit, penalty, pred(theta), _user(G, single), y, alpha))
+        return float(dual_objective(datafit, penalty, pred(theta).astype(np.float64),
+                                    _user(G, single).astype(np.float64), y64, a64))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         Z = maps.forward(U)
@@ -359,6 +368,10 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
         tail = []  # (U, Z, G) of the tail's iterates, for Anderson extrapolation
         U_prev, Z_prev, G_prev = U, Z, G
         t, n_iter, stable, in_tail, last_refined = 1.0, 0, 0, False, math.inf
+        if refine and tol * F < gap <= REFINE_BELOW * math.sqrt(tol) * F:  # a warm start
+            last_refined = _refined_gap(problem, maps, U, Z, G, F, single)
+            gap = min(gap, last_refined)
+        best_gap, best_iter = gap, 0
         support = _support(U)
         status = 0 if np.isfinite(F) and np.isfinite(gap) else 3
         affine = datafit.affine_gradient
@@ -429,6 +442,10 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
                     and (n_iter % REFINE_EVERY == 0 or last_refined <= 10 * tol * F)):
                 last_refined = _refined_gap(problem, maps, U, Z, G, F, single)
                 gap = min(gap, last_refined)
+            if gap < 0.5 * best_gap:
+                best_gap, best_iter = gap, n_iter
+            elif dt == np.float32 and n_iter - best_iter >= STALL_ITERS:  # rounding limits it
+                break
             if verbose > 1:
                 print(f"[metric_fista] it {n_iter:5d} F {F:.12g} gap {gap:.3e} L_b {L:.3g} "
                       f"{'tail' if in_tail else ''}")

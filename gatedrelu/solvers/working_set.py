@@ -237,9 +237,6 @@ def solve(
         score = np.where(support, np.inf, dual_norms)
         score[~alive] = -np.inf
         n_alive = int(alive.sum())
-        if n_outer == 0 and alpha_prev is None and not support.any():
-            # a cold start is a path from alpha_max: the sequential strong rule from there
-            alpha_prev = float(np.max(dual_norms))  # alpha_max: the dual norms at U = 0
         if n_outer == 0 and alpha_prev is not None:
             strong = alive & (dual_norms >= 2 * alpha - alpha_prev)
             ws_size = max(P0, int((support | strong).sum()))
@@ -264,9 +261,11 @@ def solve(
         if mixed and last_was_float32 and rel > 0.5 * prev_rel:
             mixed = False  # float32 stopped paying: its rounding limits the float64 gap here
         prev_rel, last_was_float32 = rel, False
-        if mixed and rel > 10 * MIXED_TOL:
+        if mixed and (use_metric or rel > 10 * MIXED_TOL):
+            # the metric solver keeps its objective and gap in float64: its float32 iterations
+            # go on to tol, and the float64 outer certificate decides
             last_was_float32 = True
-            inner_tol = max(inner_tol, MIXED_TOL)
+            inner_tol = inner_tol if use_metric else max(inner_tol, MIXED_TOL)
             inner = Problem(X32, M_ws, y32, alpha, problem.datafit, problem.penalty)
             U_ws = U_ws.astype(np.float32)
         else:
