@@ -356,6 +356,16 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
     if not np.any(y):
         return 0.0
     lam, V = np.linalg.eigh(0.5 * (K + K.T))
+    return scale_from_spectrum(lam, V, y, alpha, mass=mass)
+
+
+def scale_from_spectrum(lam, V, y, alpha, *, mass: float = 1.0) -> float:
+    """:func:`optimal_scale` from the eigendecomposition ``K = V diag(lam) V^T`` (reused
+    over several ``alpha``); ``y`` of shape (n,) or (n, n_outputs), float64."""
+    n = V.shape[0]
+    nalpha = n * alpha
+    if not np.any(y):
+        return 0.0
     lam = np.maximum(lam, 0.0)
     z2 = (V.T @ y.reshape(n, -1)) ** 2
     z2 = z2.sum(axis=1)  # (n,)
