@@ -41,7 +41,12 @@ Protocol (one task = one data set and one seed)
 * Tuning: ``alpha`` of every gatedrelu method, ``C`` of the SVC and ``alpha`` (L2) of the MLP
   are chosen by ``GridSearchCV`` (stratified ``cv``-fold, shuffled with the seed, accuracy) on the
   training split; the best setting is refitted on the whole training split and scored on the test
-  split.
+  split. While the chosen value sits on an edge of its grid, the grid widens by one step on
+  that side (:func:`widened`, at most ``MAX_WIDEN`` times; not above ``alpha_max`` of the
+  training split for the gatedrelu methods, where every larger alpha is the same zero
+  model); ``param_grid`` records the grid used. (The committed run predates this: its lowest
+  alpha was chosen in 15 % of the gatedrelu methods' runs, and the MLP's L2 grid's top (1) in
+  139 of 250 and its bottom (1e-4) in 73.)
 * Training objective (kernel methods, ``gated_relu`` and ``convex_relu``): at the chosen
   ``alpha``, on the standardised training split with the bias column and +1/-1 targets,
   ``objective`` is ``J(eta)`` of the fitted kernel weights (:func:`gatedrelu.mkl.mkl_objective`;
@@ -54,18 +59,33 @@ Protocol (one task = one data set and one seed)
 
 Statistics
 ----------
-Reported in ``compare.md``; computed by :mod:`gatedrelu.experiments.stats` with scipy.stats.
+Reported in ``compare.md``; computed by :mod:`gatedrelu.experiments.stats` (scipy.stats
+distributions).
 
 * Per data set, for each pair of ``PAIRS`` (optimal vs NTK, path vs NTK, path vs optimal, the
   gated ReLU network vs NTK, and the logistic against the squared-loss network when both ran):
-  the paired accuracy differences over the seeds (same splits), their mean with a 95 %
-  Student-t interval, and the Wilcoxon signed-rank p-value. A **win** or a **loss** is a
-  significant difference at ``LEVEL`` = 0.05; a tie is not significant. The raw counts
-  (better / equal / worse mean) and the count with ties under ``TIE_PP`` = 0.5 points are
-  reported beside them, for comparison with the figure attributed to the paper (26 of 33).
-* Across data sets: the Wilcoxon signed-rank test of the per-data-set mean differences, and the
-  Friedman test with the Nemenyi critical difference over all methods (Demšar 2006), drawn as a
-  critical-difference diagram.
+  the paired accuracy differences over the seeds (same splits), each rounded to one test
+  sample (``1/n_test``: floating-point noise is no difference), their mean with the corrected
+  resampled t-test of Nadeau and Bengio (variance ``(1/k + n_test/n_train) s^2``: the splits
+  overlap), Holm's correction over the data sets, and an equivalence test (TOST) within
+  ``EQUIV_MARGIN`` = 0.5 points. Verdicts: **win** / **loss** (significant after Holm),
+  **tie** (equal on every split), **equivalent** (TOST after Holm), **inconclusive** (with
+  the smallest margin the data support) or **too few** (fewer than ``MIN_REPEATS`` seeds: no
+  test). Raw better / equal / worse counts (equal: the same number of correct predictions)
+  and the count with ties under ``TIE_PP`` = 0.5 points are reported beside them, for
+  comparison with the figure attributed to the paper (26 of 33).
+* Across data sets (independent): the mean of the per-data-set differences with its t
+  interval, stated first, the TOST within the same margin and the Wilcoxon signed-rank test;
+  the Friedman test with the Nemenyi critical difference (Demšar 2006) over the methods that
+  differ (a method identical to an earlier one on every split of most data sets, e.g.
+  uniform = NTK when every gate has its own pattern, is ranked once and named), drawn as a
+  critical-difference diagram. Fewer than ``MIN_DATASETS`` data sets: no test.
+* Checks of the training side: ``J(t mu_NTK) >= F*`` on every run (:func:`ntk_ratio_check`),
+  the certificate of every reference optimum (:func:`certificate_check`: the solves whose
+  relative gap is above ``OPTIMUM_TOL`` are named, with the reason), and the agreement of the
+  optimal kernel with the gated ReLU network wherever both chose the same alpha
+  (:func:`same_problem_check`: test predictions, or accuracies for runs made before the
+  ``test_predictions`` column).
 
 Default set-up
 --------------
@@ -80,7 +100,9 @@ Every task limits BLAS to one thread: tasks run in parallel, and oversubscribed 
 made the kernel methods' n x n Cholesky factorisations 50 times slower on a busy machine.
 
 Outputs in ``--out`` (default ``gatedrelu-compare``, ``gatedrelu-compare-quick`` with
-``--quick``): ``compare.csv``, one row per data set x method x seed, resumable (finished
+``--quick``; ``--report-only`` rewrites the report and figures from the CSV there without
+running anything, :func:`report_csv`): ``compare.csv``, one row per data set x method x seed
+(with each method's test predictions), resumable (finished
 (data set, seed) tasks are skipped on a rerun; the set-up parameters, the methods included, are
 part of the key, so runs with another set-up add rows, and the summary uses only the rows of the
 current one; a result is reused only when computed by the same gatedrelu version and code, and
@@ -127,6 +149,7 @@ __all__ = [
     "plot",
     "plot_csv",
     "report_csv",
+    "widened",
     "certificate_check",
     "same_problem_check",
     "headline",
