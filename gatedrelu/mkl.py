@@ -351,8 +351,6 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
     y = check_targets(y, K.shape[0], np.float64)
     alpha = check_positive(alpha, "alpha")
     mass = check_positive(mass, "mass")
-    n = K.shape[0]
-    nalpha = n * alpha
     if not np.any(y):
         return 0.0
     lam, V = np.linalg.eigh(0.5 * (K + K.T))

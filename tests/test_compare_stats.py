@@ -220,3 +220,11 @@ def test_grids_widen_one_step_at_the_edge_they_were_chosen_on():
     # not above alpha_max: every larger alpha is the same zero model
     assert compare.widened((0.01, 0.1, 1.0), 1.0, upper=0.8) is None
     assert compare.widened((3.0,), 3.0) == pytest.approx((0.3, 3.0))
+
+
+def test_report_only_needs_an_existing_csv(tmp_path, capsys):
+    from gatedrelu.cli import main as cli_main
+
+    assert cli_main(["compare", "--report-only", "--out", str(tmp_path)]) == 2
+    assert "--report-only needs the results of a run" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing was run or written

@@ -14,8 +14,8 @@ import pytest
 from gatedrelu import GatedReLURegressor, activation_patterns, sample_gates
 from gatedrelu.estimators import add_bias
 from gatedrelu.group_lasso import alpha_max, solve_group_lasso
-from gatedrelu.mkl import irls, kernel_shape, optimal_scale
 from gatedrelu.kernels import masking_kernel
+from gatedrelu.mkl import irls, kernel_shape, optimal_scale
 from gatedrelu.mkl_estimators import MKLClassifier, MKLRegressor
 
 

@@ -97,7 +97,6 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.linalg
 
 from .._validation import check_int, check_nonnegative, check_positive
 from ._runner import ResultsFile, run_tasks
@@ -342,7 +341,8 @@ def fit_ntk(case: PlantedCase, alpha: float | None = None):
     # the training objective on the group lasso's problem: J(t* mu) at case.alpha
     t0 = scale_from_spectrum(lam, V, case.y, case.alpha, mass=float(mu.sum()))
     z = V.T @ case.y
-    J = 0.5 * case.alpha * (float(np.sum(z**2 / (t0 * lam + n * case.alpha))) + t0 * float(mu.sum()))
+    ridge0 = t0 * lam + n * case.alpha
+    J = 0.5 * case.alpha * (float(np.sum(z**2 / ridge0)) + t0 * float(mu.sum()))
     if alpha is None:
         alpha, t = tune_ntk_alpha(lam, V, case.y, case.alpha, float(mu.sum()))
     else:

@@ -137,7 +137,8 @@ class PairedComparison:
     verdict : str
         "tie" (identical on every split: p = 1), "win" / "loss" (significantly better /
         worse at ``level``), "equivalent" (TOST rejects), "inconclusive" (neither test
-        rejects), or "too few" (fewer than ``MIN_REPEATS`` splits: no test). :func:`with_holm` recomputes it from Holm-adjusted p-values.
+        rejects), or "too few" (fewer than ``MIN_REPEATS`` splits:
+        no test). :func:`with_holm` recomputes it from Holm-adjusted p-values.
     p_adjusted, tost_p_adjusted : float
         Holm-adjusted p-values (equal to the raw ones until :func:`with_holm` is applied).
     """
