@@ -67,6 +67,7 @@ from .kernels import masking_kernel
 from .operator import adjoint, forward, group_norms
 from .patterns import ActivationPatterns
 from .problem import GroupL2, Quadratic
+from .problem.certificate import alpha_max_of
 from .problem.certificate import certify as _gl_certify
 
 __all__ = [
@@ -103,6 +104,8 @@ WEIGHT_FLOOR = 1e-30
 NEWTON_GAP = 1e-2
 NEWTON_REL = 1e-3
 NEWTON_MAX_SIZE = 500
+#: ``alpha >= (1 - ZERO_RTOL) alpha_max`` returns the exact zero model (rounding of alpha_max).
+ZERO_RTOL = 1e-12
 #: IRLS stops (with a ConvergenceWarning) when the relative gap has not decreased by 10% in this
 #: many iterations: the floor of what the n x n solves can certify.
 STALL_ITER = 100
@@ -337,9 +340,10 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
     Returns
     -------
     float
-        The minimiser, or a tiny positive ``t`` (``1e-12`` of the upper bound) when the
-        minimum is at ``t -> 0`` (then ``y`` is better fitted by nothing than by this kernel);
-        0 if ``y`` is zero.
+        The minimiser: exactly 0 when the derivative at ``t = 0`` is non-negative
+        (``y^T K y <= mass (n alpha)^2``: ``y`` is better fitted by nothing than by this
+        kernel, the zero model), a tiny positive ``t`` (``1e-12`` of the upper bound) when the
+        minimiser is positive but below that; 0 if ``y`` is zero.
     """
     K = as_float_array(K, "K", dtype=np.float64)
     if K.shape[0] != K.shape[1]:
@@ -347,11 +351,19 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
     y = check_targets(y, K.shape[0], np.float64)
     alpha = check_positive(alpha, "alpha")
     mass = check_positive(mass, "mass")
-    n = K.shape[0]
-    nalpha = n * alpha
     if not np.any(y):
         return 0.0
     lam, V = np.linalg.eigh(0.5 * (K + K.T))
+    return scale_from_spectrum(lam, V, y, alpha, mass=mass)
+
+
+def scale_from_spectrum(lam, V, y, alpha, *, mass: float = 1.0) -> float:
+    """:func:`optimal_scale` from the eigendecomposition ``K = V diag(lam) V^T`` (reused
+    over several ``alpha``); ``y`` of shape (n,) or (n, n_outputs), float64."""
+    n = V.shape[0]
+    nalpha = n * alpha
+    if not np.any(y):
+        return 0.0
     lam = np.maximum(lam, 0.0)
     z2 = (V.T @ y.reshape(n, -1)) ** 2
     z2 = z2.sum(axis=1)  # (n,)
@@ -359,6 +371,8 @@ def optimal_scale(K, y, alpha, *, mass: float = 1.0) -> float:
     def slope(t):
         return mass - float(np.sum(z2 * lam / (t * lam + nalpha) ** 2))
 
+    if slope(0.0) >= 0:  # the minimum is at t = 0: the zero model
+        return 0.0
     return _root_in_log(slope, *_scale_bracket(y, nalpha, mass))
 
 
@@ -473,7 +487,11 @@ class _KernelRidge:
             return optimal_scale(
                 masking_kernel(self.X, self.patterns, mu), self.y, self.alpha, mass=mass
             )
-        # Matrix-free: (2/alpha) dJ/dt = mass - a^T K_mu a, with K_mu a = (Y - n alpha a) / t.
+        # Matrix-free: (2/alpha) dJ/dt = mass - a^T K_mu a, with K_mu a = (Y - n alpha a) / t;
+        # at t = 0, a = Y / (n alpha) and a^T K_mu a = sum_i mu_i ||X^T D_i a||^2.
+        a0 = np.asarray(adjoint(self.Xj, self.Mj, jnp.asarray(self.y / self.nalpha)))
+        if mass - float(np.sum(mu * np.sum(a0.reshape(mu.size, -1) ** 2, axis=1))) >= 0:
+            return 0.0
         last = {"a": None}
 
         def slope(t):
@@ -690,13 +708,25 @@ def irls(
 
     with jax.enable_x64(True):
         ridge = _KernelRidge(X, patterns, M, y, alpha, method, cg_tol, cg_max_iter)
+        loop = _IRLSLoop(X, M, y, alpha, ridge, eps0, eps_decay, anderson, newton)
+        loop.verbose = verbose
+        at_zero = alpha >= (1 - ZERO_RTOL) * alpha_max_of(X, M, y)
         if isinstance(init, str):
             eta, scale = _scaled_shape(ridge, kernel_shape(patterns, init), X.dtype)
+            if scale == 0 and max_iter > 0 and not at_zero:
+                # The shape alone fits nothing at this alpha but the optimum is not zero:
+                # start from the kernel of the group with the largest correlation, whose
+                # scale is positive for every alpha below alpha_max (a zero start would
+                # stay at zero under the multiplicative update).
+                eta, scale = _scaled_shape(ridge, _top_group_shape(X, M, y), X.dtype)
         else:
             eta = _check_weights(init, P, X.dtype, "init")
             scale = float(eta.sum())
-        loop = _IRLSLoop(X, M, y, alpha, ridge, eps0, eps_decay, anderson, newton)
-        loop.verbose = verbose
+        if at_zero and (isinstance(init, str) or max_iter > 0):
+            # At or above alpha_max the unique optimum is U = 0, eta = 0: return it exactly
+            # (and its certificate), not wherever iterations from a tiny scale would stop.
+            eta, scale = np.zeros(P, X.dtype), 0.0
+            max_iter = 0
         result = loop.run(eta, scale, tol, max_iter)
     if dtype == np.float64:
         return result
@@ -707,6 +737,15 @@ def irls(
             for name in ("weights", "coef", "dual_coef", "weights_history")
         },
     )
+
+
+def _top_group_shape(X, M, y) -> np.ndarray:
+    """The shape ``e_i`` of the group with the largest ``||X^T D_i y||``, whose zero threshold
+    ``||X^T D_i y|| / n`` is ``alpha_max`` itself."""
+    norms = np.asarray(group_norms(adjoint(jnp.asarray(X), jnp.asarray(M), jnp.asarray(y))))
+    mu = np.zeros(M.shape[1])
+    mu[int(np.argmax(norms))] = 1.0
+    return mu
 
 
 def _anderson(etas, targets):

@@ -205,7 +205,10 @@ class _MKLMixin(GatedBase):
         if full_patterns.n_patterns != sub_patterns.n_patterns:  # pragma: no cover - invariant
             raise RuntimeError("patterns of the training part do not carry over to all the data.")
         shape = path.weights_history[self.path_index_]
-        weights, _ = scale_shape(Xb, T, full_patterns, self.alpha, shape)
+        if np.any(shape):
+            weights, _ = scale_shape(Xb, T, full_patterns, self.alpha, shape)
+        else:  # the zero model (alpha at or above alpha_max of the training part)
+            weights = np.zeros_like(shape)
         refit = irls(Xb, T, full_patterns, self.alpha, init=weights, max_iter=0)
         return full_patterns, refit, path.n_iter + 1
 

@@ -71,7 +71,9 @@ class _MKLPathCVBase(GatedBase):
         tol=None,
         max_iter=None,
         random_state=None,
+        scaler=None,
     ):
+        self.scaler = scaler
         self.n_gates = n_gates
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -95,7 +97,10 @@ class _MKLPathCVBase(GatedBase):
         w = check_sample_weight(sample_weight, X.shape[0])
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
         iterates = _check_iterates(self.iterates, max_iter)
-        Xb = add_bias(X, self.fit_intercept)
+        # The scaler is fitted on all the data for alpha_max and the refit, and on each
+        # fold's training rows for that fold (so no fold sees its validation rows' statistics).
+        self.scaler_ = self._fit_scaler(X, w)
+        Xb = add_bias(self._scale(self.scaler_, X), self.fit_intercept)
         gates = self._make_gates(Xb)
         if self.alphas is None:
             n_alphas = check_int(self.n_alphas, "n_alphas")
@@ -129,6 +134,9 @@ class _MKLPathCVBase(GatedBase):
                 T_train = encode_labels(fold, y[train]).astype(Xb.dtype)
             else:
                 T_train = T[train]
+            if self.scaler_ is not None:
+                fold_scaler = self._fit_scaler(X[train], None if w is None else w[train])
+                Xb = add_bias(self._scale(fold_scaler, X), self.fit_intercept)
             patterns = activation_patterns(Xb[train], gates)
             masks_test = gate_masks(Xb[test], patterns.gates)
             w_train = None if w is None else check_sample_weight(w[train], train.size)
@@ -155,13 +163,28 @@ class _MKLPathCVBase(GatedBase):
         self.alpha_ = float(alphas[a])
         self.iterate_ = int(iterates[j])
         self.best_estimator_ = self._refit(gates=gates, alpha=self.alpha_, n_irls=self.iterate_).fit(
-            X, y, sample_weight=sample_weight)
+            self._scale(self.scaler_, X), y, sample_weight=sample_weight)
         self.n_features_in_ = self.best_estimator_.n_features_in_
         self.n_iter_ = self.best_estimator_.n_iter_
         return self
 
+    def _fit_scaler(self, X, w):
+        """A clone of ``scaler`` fitted on ``X`` (rows weighted by ``w`` when it takes
+        weights), or None without a scaler."""
+        if self.scaler is None:
+            return None
+        scaler = clone(self.scaler)
+        return scaler.fit(X) if w is None else scaler.fit(X, sample_weight=w)
+
+    @staticmethod
+    def _scale(scaler, X):
+        return X if scaler is None else np.asarray(scaler.transform(X), dtype=X.dtype)
+
     def _decision(self, X):
         check_is_fitted(self, "best_estimator_")
+        if self.scaler_ is not None:
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+            X = self._scale(self.scaler_, X)
         return self.best_estimator_._decision(X)
 
 
@@ -188,6 +211,11 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     max_iter : int, default=None
         IRLS iteration limit, which is also what "optimal" means (None: 500).
     random_state : int, numpy Generator or None, default=None
+    scaler : transformer or None, default=None
+        E.g. ``StandardScaler()``: cloned and fitted on the training rows of each fold (the
+        fold's validation rows are transformed with those statistics), and on all the data for
+        ``alpha_max`` and the refit. Use it instead of a scaler in a ``Pipeline`` in front,
+        whose statistics would include every fold's validation rows.
 
     Attributes
     ----------
@@ -201,7 +229,10 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
         Validation R^2 of every candidate on every fold.
     best_estimator_ : MKLRegressor
-        ``MKLRegressor(kernel="irls", n_irls=iterate_, alpha=alpha_)`` fitted on all the data.
+        ``MKLRegressor(kernel="irls", n_irls=iterate_, alpha=alpha_)`` fitted on all the data
+        (transformed by ``scaler_``).
+    scaler_ : transformer or None
+        ``scaler`` fitted on all the data.
     n_iter_ : int
         IRLS fits of the refitted model.
     n_features_in_ : int
@@ -255,6 +286,11 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     tol : float, default=None
     max_iter : int, default=None
     random_state : int, numpy Generator or None, default=None
+    scaler : transformer or None, default=None
+        E.g. ``StandardScaler()``: cloned and fitted on the training rows of each fold (the
+        fold's validation rows are transformed with those statistics), and on all the data for
+        ``alpha_max`` and the refit. Use it instead of a scaler in a ``Pipeline`` in front,
+        whose statistics would include every fold's validation rows.
 
     Attributes
     ----------
@@ -265,6 +301,8 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
         Validation accuracy of every candidate on every fold.
     best_estimator_ : MKLClassifier
+    scaler_ : transformer or None
+        ``scaler`` fitted on all the data.
     classes_ : ndarray of shape (n_classes,)
     n_iter_ : int
         IRLS fits of the refitted model.

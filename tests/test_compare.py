@@ -86,7 +86,19 @@ def test_one_row_per_dataset_method_seed(tiny_run):
         grid = TINY.svc_Cs if r["method"] == "svc_rbf" else (
             TINY.mlp_alphas if r["method"] == "mlp" else TINY.alphas
         )
-        assert float(r["best_param"]) in grid
+        # the grid widens while the chosen value sits on an edge: the chosen value is inside
+        # the final grid, which extends the configured one by whole steps
+        final = [float(v) for v in r["param_grid"].split()]
+        assert float(r["best_param"]) in final and set(grid) <= set(final)
+        widenings = len(final) - len(grid)
+        assert 0 <= widenings <= compare.MAX_WIDEN
+        best = float(r["best_param"])
+        if best == final[0]:  # still on the lower edge: only when the widening was capped
+            assert widenings == compare.MAX_WIDEN
+        elif best == final[-1]:  # upper edge: capped, or alpha at or above alpha_max
+            assert widenings == compare.MAX_WIDEN or r["method"] in (
+                *compare.KERNELS, *compare.NETWORKS)
+        assert len(r["test_predictions"].split()) == int(r["n_test"])
         # only the path kernel chooses an iterate (0: the NTK itself)
         assert (r["best_iterate"] != "") == (r["method"] == "path")
         assert int(r["n_train"]) + int(r["n_test"]) == {"iris": 150, "heart": 270}[r["dataset"]]
@@ -115,19 +127,25 @@ def test_markdown_reports_accuracy_table_tests_and_counts(tiny_run):
     out, _, log = tiny_run
     text = (out / compare.MD_NAME).read_text()
     assert text == log["summary"]["markdown"]
-    assert "## Paired comparisons per data set" in text and "Wilcoxon" in text
-    assert "## Counts over data sets" in text
+    assert "## Paired comparisons per data set" in text and "Nadeau and Bengio" in text
+    assert "## Counts and estimates over data sets" in text
     assert f"ties under {compare.TIE_PP:g} pp" in text
-    assert "Optimal kernel equal or better than the NTK:" in text
+    # one seed, two data sets: too small for any test, and the report says so
+    assert "**optimal (IRLS) minus NTK:" in text and "no p-value is reported" in text
+    assert "Too few data sets for the Friedman test" in text
     assert "26 of 33" in text
+    assert "## One problem, one answer" in text
+    assert "certified to a relative duality gap of 1e-08 on" in text
     assert "Mean NTK objective ratio" in text
     assert "J(t mu_NTK) / F* >= 1 held on 2 of 2 (data set, seed) runs" in text
     for ds in DATASETS:
         assert re.search(rf"^\| {ds} +\|", text, re.M)
     counts = log["summary"]["pairs"][("optimal", "ntk")]
     assert sum(counts["significant"]) == sum(counts["raw"]) == len(DATASETS)
-    # one seed: no interval, and no difference is significant
+    # one seed: no interval, and no test
     assert counts["significant"] == (0, len(DATASETS), 0)
+    assert counts["verdicts"]["too few"] + counts["verdicts"]["tie"] == len(DATASETS)
+    assert math.isnan(counts["across"]["p"]) and not counts["across"]["testable"]
     w, t, los = log["summary"]["wtl"]["ntk"]
     assert w + t + los == len(DATASETS)
     assert f"ties under {compare.TIE_PP:g} pp on {w + t} of {len(DATASETS)}" in text
@@ -188,7 +206,7 @@ def test_cli_quick(tmp_path, tiny_run, capsys):
             "--out", str(target)]
     assert cli_main(argv) == 0
     printed = capsys.readouterr().out
-    assert "Optimal kernel equal or better than the NTK:" in printed
+    assert "**optimal (IRLS) minus NTK:" in printed and "no p-value is reported" in printed
     assert str(target / compare.CSV_NAME) in printed
     rows = read_rows(target / compare.CSV_NAME)
     assert len(rows) == 3 * len(compare.METHODS)
@@ -274,15 +292,22 @@ def test_identical_methods_are_a_tie_with_p_one():
     rng = np.random.default_rng(0)
     seeds = range(10)
     accs = {}
-    for ds in ("a", "b", "c", "d"):
-        acc = list(rng.uniform(0.6, 0.9, 10))
-        accs[ds] = {"ntk": acc, "path": list(acc), "optimal": list(rng.uniform(0.6, 0.9, 10))}
+    names = [f"set{k}" for k in range(12)]
+    for ds in names:
+        acc = list(rng.integers(0, 5, 10) / 4)  # accuracies on the 1/n_test lattice
+        # equal up to floating-point noise: still a tie
+        accs[ds] = {"ntk": acc, "path": [a + 1e-16 for a in acc],
+                    "optimal": list(rng.integers(0, 5, 10) / 4)}
     summary = compare.summarize(_rows(accs, seeds))
     for e in summary["datasets"].values():
         c = e["pairs"][("path", "ntk")]
         assert c.verdict == "tie" and c.p_value == 1.0 and c.mean_diff == 0
     across = summary["pairs"][("path", "ntk")]
-    assert across["significant"] == (0, 4, 0) and across["wilcoxon_p"] == 1.0
+    assert across["significant"] == (0, 12, 0) and across["verdicts"]["tie"] == 12
+    assert across["raw"] == (0, 12, 0)
+    assert across["across"]["p"] == 1.0 and across["across"]["wilcoxon_p"] == 1.0
+    # path is ranked once: identical to the NTK everywhere
+    assert "path" not in summary["distinct"] and summary["dropped"]["path"][0] == "ntk"
 
 
 def test_planted_teacher_makes_the_optimal_kernel_significantly_better():

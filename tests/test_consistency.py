@@ -51,9 +51,11 @@ def test_teacher_patterns_are_sampled_and_y_is_planted_output_plus_noise():
     )
 
 
-def _ntk_reference(case):
-    """NTK kernel ridge built gate by gate, with the scale found by a generic 1-D minimiser."""
-    p, X, Xt, y, alpha = case.patterns, case.X, case.X_test, case.y, case.alpha
+def _ntk_reference(case, alpha=None):
+    """NTK kernel ridge built gate by gate, with the scale found by a generic 1-D minimiser
+    (at ``alpha``, default the group lasso's)."""
+    p, X, Xt, y = case.patterns, case.X, case.X_test, case.y
+    alpha = case.alpha if alpha is None else alpha
     n, m = X.shape[0], p.n_gates
     G = p.sampled_gates
     theta = sum(np.outer(X @ G[:, j] >= 0, X @ G[:, j] >= 0) for j in range(m)) * (X @ X.T) / m
@@ -94,14 +96,45 @@ def test_measured_errors_match_independent_recomputation():
     assert gl["support_recall"] == pytest.approx(
         (selected & case.support).sum() / case.support.sum()
     )
-    # NTK: gate-by-gate kernels and a generic minimiser of J(t mu)
-    fitted, test, J = _ntk_reference(case)
+    # NTK: gate-by-gate kernels and a generic minimiser of J(t mu), at its own alpha; its
+    # objective is J on the group lasso's problem (at the group lasso's alpha)
     ntk = rows["ntk"]
+    assert ntk["alpha"] != gl["alpha"]
+    fitted, test, _ = _ntk_reference(case, ntk["alpha"])
+    J = _ntk_reference(case)[2]
     assert ntk["prediction_error"] == pytest.approx(np.mean((fitted - case.f_true) ** 2), rel=1e-5)
     assert ntk["out_of_sample_error"] == pytest.approx(np.mean((test - case.f_test) ** 2), rel=1e-5)
     assert ntk["objective"] == pytest.approx(J, rel=1e-8)
     assert ntk["objective"] >= gl["objective"] * (1 - 1e-6)  # J(t mu_NTK) >= F*
     assert np.isnan(ntk["support_precision"])
+
+
+def test_ntk_alpha_is_the_leave_one_out_minimiser():
+    """The NTK tunes its own alpha: the grid value with the smallest leave-one-out error,
+    recomputed here by refitting the kernel ridge n times per candidate (scale t fixed by the
+    full fit, as the closed form assumes)."""
+    case = cons.make_case(40, 2, cons.Config(d=2, s=2, n_gates=15, n_test=50))
+    from gatedrelu.kernels import masking_kernel
+    from gatedrelu.mkl import kernel_shape, optimal_scale
+
+    K = masking_kernel(case.X, case.patterns, kernel_shape(case.patterns, "ntk"))
+    n, y = len(case.y), case.y
+    lam, V = np.linalg.eigh(K)
+    chosen, t_chosen = cons.tune_ntk_alpha(lam, V, y, case.alpha)
+    errors = {}
+    for f in cons.NTK_ALPHA_FACTORS:
+        alpha = case.alpha * f
+        t = optimal_scale(K, y, alpha)
+        err = []
+        for i in range(n):
+            keep = np.arange(n) != i
+            a = np.linalg.solve(t * K[np.ix_(keep, keep)] + n * alpha * np.eye(n - 1), y[keep])
+            err.append((y[i] - t * K[i, keep] @ a) ** 2)
+        errors[alpha] = np.mean(err)
+    best = min(errors, key=errors.get)
+    assert best not in (min(errors), max(errors))  # inside the grid: no widening needed
+    assert chosen == pytest.approx(best)
+    assert t_chosen == pytest.approx(optimal_scale(K, y, chosen), rel=1e-8)
 
 
 def test_noiseless_tiny_alpha_fits_the_teacher():

@@ -27,7 +27,10 @@ Set-up (one seed)
   gives ``A(U_true) = teacher(X)`` exactly.
 * Test set: ``n_test`` fresh inputs per seed (the same for every ``n``), noiseless targets.
 * ``alpha = alpha_constant * sigma * sqrt((d' + log P) / n)`` with ``P`` the number of distinct
-  patterns on the training inputs, the same for both methods.
+  patterns on the training inputs, for the group lasso (the rate theory's choice). The NTK
+  tunes its own alpha (kernel ridge needs another regularisation than the group lasso): the
+  multiple ``2^k`` of that alpha with the smallest exact leave-one-out error of its fit on
+  the training data (:func:`tune_ntk_alpha`; ``k`` from -8 to 4, widened at an edge).
 
 Methods
 -------
@@ -36,7 +39,8 @@ Methods
     new points use the masks of the representative gates, ``1[X_new g_i >= 0]``.
 ``ntk``
     Kernel ridge regression with the finite-width NTK weights ``eta = t mu_NTK`` at the scale
-    ``t = argmin_t J(t mu_NTK)`` (:func:`gatedrelu.mkl.optimal_scale`), same ``alpha``:
+    ``t = argmin_t J(t mu_NTK)`` (:func:`gatedrelu.mkl.optimal_scale`), at its own
+    leave-one-out alpha (the ``alpha`` column of its rows):
     ``a = (K_eta + n alpha I)^{-1} y``, fitted values ``K_eta a``, predictions at new points
     ``Theta_eta(X_new, X) a`` with the NTK cross kernel over every sampled gate
     (:func:`gatedrelu.finite_ntk_kernel`). This is what ``MKLRegressor(kernel="ntk")`` fits.
@@ -57,7 +61,8 @@ Measures (columns of ``consistency.csv``)
     The regularisation used, the number of patterns, the number of groups with ``u_true_i != 0``
     (``s`` unless two teacher gates share a pattern on X) and ``sum_i ||u_true_i||``.
 ``objective``
-    Group lasso: ``F(U_hat)``; NTK: ``J(t mu_NTK)`` (never below ``F*``, ``docs/math.md``).
+    Group lasso: ``F(U_hat)``; NTK: ``J(t mu_NTK)`` at the group lasso's alpha, the same
+    problem (never below ``F*``, ``docs/math.md``), whatever alpha its predictions use.
 
 Choices
 -------
@@ -92,7 +97,6 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.linalg
 
 from .._validation import check_int, check_nonnegative, check_positive
 from ._runner import ResultsFile, run_tasks
@@ -103,6 +107,7 @@ __all__ = [
     "make_case",
     "fit_group_lasso",
     "fit_ntk",
+    "tune_ntk_alpha",
     "run_case",
     "run",
     "fit_slope",
@@ -276,23 +281,77 @@ def fit_group_lasso(case: PlantedCase, tol: float = 1e-6):
     return res.coef, fitted, test, res.objective
 
 
-def fit_ntk(case: PlantedCase):
-    """NTK kernel ridge at the J-optimal scale: (fitted (n,), test predictions, J(t mu_NTK))."""
-    from ..kernels import finite_ntk_kernel, masking_kernel
-    from ..mkl import kernel_shape, optimal_scale
+#: The NTK's own alpha: multiples 2^k of the theory-scaled alpha of the group lasso, chosen by
+#: exact leave-one-out error of the kernel ridge fit on the training data; the grid widens by
+#: one factor of 2 while the choice sits on an edge (at most ``NTK_MAX_WIDEN`` times).
+NTK_ALPHA_FACTORS = tuple(2.0**k for k in range(-8, 5))
+NTK_MAX_WIDEN = 8
 
-    p, n, alpha = case.patterns, case.X.shape[0], case.alpha
+
+def _ntk_loo(lam, V, y, t, nalpha) -> float:
+    """Leave-one-out mean squared error of kernel ridge with ``t K`` (``K = V diag(lam) V^T``)
+    and ridge ``n alpha``: residuals ``(y_i - f_i) / (1 - H_ii)``, ``H = t K (t K + n alpha
+    I)^{-1}``."""
+    h = t * lam / (t * lam + nalpha)
+    fitted = V @ (h * (V.T @ y))
+    leverage = (V * V) @ h
+    return float(np.mean(((y - fitted) / (1.0 - leverage)) ** 2))
+
+
+def tune_ntk_alpha(lam, V, y, base_alpha: float, mu_mass: float = 1.0):
+    """The NTK's alpha by exact leave-one-out over ``base_alpha * NTK_ALPHA_FACTORS`` (widened
+    at an edge); returns ``(alpha, scale t)``, the scale being ``argmin_t J(t mu)`` at it."""
+    from ..mkl import scale_from_spectrum
+
+    n = V.shape[0]
+    lam = np.maximum(lam, 0.0)
+    factors = list(NTK_ALPHA_FACTORS)
+    scores = {}
+    for _ in range(NTK_MAX_WIDEN + 1):
+        for f in factors:
+            if f not in scores:
+                t = scale_from_spectrum(lam, V, y, base_alpha * f, mass=mu_mass)
+                scores[f] = (_ntk_loo(lam, V, y, t, n * base_alpha * f), t)
+        best = min(factors, key=lambda f: scores[f][0])
+        if best == factors[0]:
+            factors.insert(0, factors[0] / 2)
+        elif best == factors[-1]:
+            factors.append(factors[-1] * 2)
+        else:
+            break
+    return base_alpha * best, scores[best][1]
+
+
+def fit_ntk(case: PlantedCase, alpha: float | None = None):
+    """NTK kernel ridge at the J-optimal scale, with its own alpha.
+
+    ``alpha`` None: chosen by leave-one-out on the training data (:func:`tune_ntk_alpha`), not
+    the group lasso's ``case.alpha``. Returns ``(fitted (n,), test predictions (n_test,),
+    J(t mu_NTK) at case.alpha (the training-side comparison with the group lasso's F on the
+    same problem), the alpha used)``.
+    """
+    from ..kernels import finite_ntk_kernel, masking_kernel
+    from ..mkl import kernel_shape, scale_from_spectrum
+
+    p, n = case.patterns, case.X.shape[0]
     mu = kernel_shape(p, "ntk")  # ntk_weights / sum(ntk_weights)
     K = masking_kernel(case.X, p, mu)
-    t = optimal_scale(K, case.y, alpha)
-    K *= t  # K_eta, eta = t mu
-    ridge = K.copy()
-    ridge[np.diag_indices(n)] += n * alpha
-    a = scipy.linalg.cho_solve(scipy.linalg.cho_factor(ridge, lower=True), case.y)
-    fitted = K @ a
+    lam, V = np.linalg.eigh(0.5 * (K + K.T))
+    lam = np.maximum(lam, 0.0)
+    # the training objective on the group lasso's problem: J(t* mu) at case.alpha
+    t0 = scale_from_spectrum(lam, V, case.y, case.alpha, mass=float(mu.sum()))
+    z = V.T @ case.y
+    ridge0 = t0 * lam + n * case.alpha
+    J = 0.5 * case.alpha * (float(np.sum(z**2 / ridge0)) + t0 * float(mu.sum()))
+    if alpha is None:
+        alpha, t = tune_ntk_alpha(lam, V, case.y, case.alpha, float(mu.sum()))
+    else:
+        t = scale_from_spectrum(lam, V, case.y, check_positive(alpha, "alpha"),
+                                mass=float(mu.sum()))
+    a = V @ (z / (t * lam + n * alpha))  # (t K + n alpha I)^{-1} y
+    fitted = t * (K @ a)
     cross = finite_ntk_kernel(case.X, p, case.X_test) * (t / float(np.sum(p.ntk_weights)))
-    J = 0.5 * alpha * (float(case.y @ a) + t * float(mu.sum()))
-    return fitted, cross @ a, J
+    return fitted, cross @ a, J, float(alpha)
 
 
 def _support_metrics(coef, case: PlantedCase, threshold: float) -> dict:
@@ -336,7 +395,7 @@ def run_case(n: int, seed: int, config: Config = Config()) -> list[dict]:
                 coef, fitted, test, obj = fit_group_lasso(case, config.tol)
                 support = _support_metrics(coef, case, config.threshold)
             else:
-                fitted, test, obj = fit_ntk(case)
+                fitted, test, obj, ntk_alpha = fit_ntk(case)
                 support = dict.fromkeys(
                     (
                         "support_precision",
@@ -350,6 +409,7 @@ def run_case(n: int, seed: int, config: Config = Config()) -> list[dict]:
         rows.append(
             dict(
                 base,
+                **({"alpha": ntk_alpha} if method == "ntk" else {}),
                 method=method,
                 prediction_error=float(np.mean((fitted - case.f_true) ** 2)),
                 out_of_sample_error=float(np.mean((test - case.f_test) ** 2)),
