@@ -174,10 +174,11 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
         raise ValueError("sample_weight contains NaN or infinite values; weights must be finite.")
     if np.any(w < 0):
         raise ValueError(f"sample_weight must be >= 0; got {int(np.sum(w < 0))} negative weight(s).")
-    total = float(w.sum())
-    if total <= 0:
+    top = float(w.max())
+    if top <= 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
-    return w * (n_samples / total)
+    w = w / top  # the sum of weights near 1e307 would overflow to inf (and the weights to 0)
+    return w * (n_samples / float(w.sum()))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -140,6 +140,9 @@ _METADATA_KEY = "metadata"
 _ARRAY_DTYPE_KINDS = "biufcSU"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATTERN_FIELDS = tuple(f.name for f in dataclasses.fields(ActivationPatterns))
+#: Leading axes of ``coef_`` before (n_patterns, n_features): the convex ReLU estimators store
+#: the two weight sets ``[V, W]`` of every pattern, shape (2, P, d[, c]).
+_COEF_LEAD = {"ConvexReLURegressor": (2,), "ConvexReLUClassifier": (2,)}
 
 
 class ModelFileError(ValueError):
@@ -855,10 +858,12 @@ def _check_patterns(p: ActivationPatterns, est, where: str) -> None:
                 f"column) disagrees with the {d}-dimensional gates."
             )
     coef = getattr(est, "coef_", None)
-    if isinstance(coef, np.ndarray) and coef.ndim >= 2 and coef.shape[:2] != (P, d):
+    lead = _COEF_LEAD.get(type(est).__name__, ())
+    need = (*lead, P, d)
+    if isinstance(coef, np.ndarray) and coef.ndim >= 2 and coef.shape[:len(need)] != need:
         raise ModelFileError(
             f"{where}.coef_ has shape {coef.shape}; {P} patterns of {d}-dimensional gates "
-            f"need ({P}, {d}, ...)."
+            f"need ({', '.join(map(str, need))}, ...)."
         )
 
 

@@ -45,7 +45,8 @@ class Scaling:
 
     @property
     def objective_factor(self) -> float:
-        """``F = objective_factor * F'``."""
+        """``F = objective_factor * F'`` (0 when ``F`` is below the smallest float: targets
+        near 1e-170; the relative gap is then that of the scaled problem)."""
         return self.sy * self.sy
 
     @property
@@ -90,7 +91,7 @@ def rescale(problem):
         return problem, Scaling()
     # U = k V: alpha Omega(k V) = alpha c Omega'(V) = sy^2 alpha' Omega'(V)
     c, penalty = problem.penalty.scaled(sy / sx)
-    scaling = Scaling(sx, sy, c / (sy * sy))
+    scaling = Scaling(sx, sy, c / sy / sy)  # sy * sy underflows for targets near 1e-170
     dt = problem.X.dtype
     scaled = replace(
         problem,

@@ -1,0 +1,138 @@
+"""Bad input met by a new user (issue 19, items 5-15): each case ends in a clear error naming the
+parameter and the value, or in a result checked against an independent reference (the same
+problem solved at unit scale, a direct evaluation, the unscaled data)."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gatedrelu import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    GatedReLURegressor,
+    activation_patterns,
+    alpha_max,
+    irls,
+    sample_gates,
+    solve_convex_relu,
+    solve_group_lasso,
+)
+from gatedrelu.io import ModelFileError, load_model, save_model
+from tests.conftest import planted_problem
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted_problem(n=40, d=3, m=20, intercept=True, seed=2)
+
+
+# --------------------------------------------------------------------------- item 13: patterns
+
+
+def test_patterns_of_other_data_are_refused(data):
+    X, y, p = data
+    X_other = np.random.default_rng(7).standard_normal(X.shape)
+    X_other[:, -1] = 1.0
+    for solve in (solve_group_lasso, solve_convex_relu, irls):
+        with pytest.raises(ValueError, match=r"patterns do not belong to X: \d+ of the 40 x"):
+            solve(X_other, y, p, 0.01)
+
+
+def test_patterns_from_gates_of_another_dimension_are_refused(data):
+    X, y, p = data
+    with pytest.raises(ValueError, match="gates of dimension 4, but X has 3 columns"):
+        solve_group_lasso(X[:, 1:], y, p, 0.01)
+
+
+def test_patterns_whose_gates_and_masks_disagree_in_number_are_refused(data):
+    X, y, p = data
+    with pytest.raises(ValueError, match=rf"n_patterns = {p.n_patterns} .* got \(4, 3\)"):
+        dataclasses.replace(p, gates=p.gates[:, :3])
+    broken = dataclasses.replace(p)
+    object.__setattr__(broken, "gates", p.gates[:, :3])  # forced past the constructor
+    with pytest.raises(ValueError, match="gates and masks come from different patterns"):
+        solve_group_lasso(X, y, broken, 0.01)
+
+
+def test_patterns_of_the_same_data_pass_also_with_ties_and_in_float32(data):
+    X, y, p = data
+    # a gate orthogonal to a sample: X g = 0 up to rounding on that row (mask 1 by definition)
+    r = np.random.default_rng(0).standard_normal(X.shape[1])
+    g = r - (r @ X[0]) / (X[0] @ X[0]) * X[0]
+    q = activation_patterns(X, np.c_[g, p.gates])
+    assert solve_group_lasso(X, y, q, 0.05 * alpha_max(X, y, q)).converged
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    assert solve_group_lasso(X32, y32, p, 0.05 * alpha_max(X, y, p), tol=1e-5).converged
+
+
+# --------------------------------------------------------------------------- item 7: tiny targets
+
+
+def test_tiny_targets_give_the_certified_zero_model():
+    X, y, _ = planted_problem(n=40, d=3, m=20, seed=1)
+    for Est in (GatedReLURegressor, ConvexReLURegressor):
+        model = Est(n_gates=20, random_state=0).fit(X, y * 1e-170)  # alpha 1e-3 >> alpha_max
+        assert np.all(model.coef_ == 0)
+        assert np.all(model.predict(X) == 0)
+
+
+def test_tiny_targets_below_alpha_max_give_the_scaled_unit_solution(data):
+    X, y, p = data
+    alpha = 0.05 * alpha_max(X, y, p)
+    ref = solve_group_lasso(X, y, p, alpha, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = solve_group_lasso(X, y * 1e-170, p, alpha * 1e-170, tol=1e-9)
+    # the objective (~1e-340) is below the smallest float; the coefficients are exact
+    assert tiny.converged and tiny.objective == 0
+    np.testing.assert_allclose(tiny.coef * 1e170, ref.coef, atol=1e-6 * np.abs(ref.coef).max())
+
+
+# --------------------------------------------------------------------------- item 8: weights
+
+
+def test_weights_whose_sum_overflows_give_the_solve_of_the_smaller_weights(data):
+    X, y, p = data
+    w = np.random.default_rng(3).uniform(0.5, 1.0, len(y))
+    alpha = 0.05 * alpha_max(X, y, p, sample_weight=w)
+    ref = solve_group_lasso(X, y, p, alpha, sample_weight=w, tol=1e-9)
+    big = solve_group_lasso(X, y, p, alpha, sample_weight=w * 1e307, tol=1e-9)
+    assert big.converged and np.any(big.coef != 0)
+    assert big.objective == pytest.approx(ref.objective, rel=1e-9)
+    np.testing.assert_allclose(big.coef, ref.coef, atol=1e-7 * np.abs(ref.coef).max())
+    a = GatedReLURegressor(n_gates=10, random_state=0).fit(X, y, sample_weight=w * 1e307)
+    b = GatedReLURegressor(n_gates=10, random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- item 5: model files
+
+
+@pytest.mark.parametrize("pipeline", [False, True], ids=["bare", "pipeline"])
+@pytest.mark.parametrize("Est", [ConvexReLURegressor, ConvexReLUClassifier])
+def test_convex_relu_models_load_back_and_predict_the_same(tmp_path, Est, pipeline):
+    X, y, _ = planted_problem(n=40, d=3, m=20, seed=5)
+    t = y if Est is ConvexReLURegressor else np.where(y > np.median(y), "hi", "lo")
+    model = Est(n_gates=15, alpha=1e-2, random_state=0)
+    model = make_pipeline(StandardScaler(), model) if pipeline else model
+    model.fit(X, t)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"))
+    Xt = np.random.default_rng(1).standard_normal((25, 3))
+    np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
+    if Est is ConvexReLUClassifier:
+        np.testing.assert_array_equal(loaded.decision_function(Xt), model.decision_function(Xt))
+
+
+def test_convex_relu_model_files_with_the_wrong_coefficient_layout_are_refused(tmp_path):
+    X, y, _ = planted_problem(n=40, d=3, m=20, seed=5)
+    model = ConvexReLURegressor(n_gates=15, alpha=1e-2, random_state=0).fit(X, y)
+    model.coef_ = model.coef_[0]  # (P, d): the gated ReLU layout, not [V, W]
+    save_model(model, tmp_path / "m.npz")
+    P, d = model.gates_.shape[1], model.gates_.shape[0]
+    with pytest.raises(ModelFileError, match=rf"coef_ has shape \({P}, {d}\).*need \(2, {P}, {d}, ...\)"):
+        load_model(tmp_path / "m.npz")
