@@ -44,8 +44,9 @@ the last column); every other column is a feature, except the index column: ``--
   others stay strings (``"setosa"``) and round-trip through the model file.
 
 ``predict`` picks the model's feature columns by name when the CSV has them (so the training
-CSV, target column included, can be passed as is), else uses every column when their number
-matches the model.
+CSV, target column included, can be passed as is), else uses every column, by position, when their
+number matches the model and no name is shared with the model's features; a header that shares
+some names but not all is refused (naming the missing columns and the look-alike Unicode names).
 
 Defaults
 --------
@@ -839,6 +840,8 @@ def _feature_columns(table: Table, model, names, categories) -> list[str]:
         expected = len(names)
         if all(name in table.columns for name in names):
             return names
+        if len(table.columns) == expected:
+            _check_renamed(table, names)
     elif categories:
         expected = None
     if len(table.columns) == expected:
@@ -848,6 +851,46 @@ def _feature_columns(table: Table, model, names, categories) -> list[str]:
     raise CliError(
         f"{table.source} has columns {', '.join(map(repr, table.columns))}; the model expects "
         f"{expected} feature columns{named}.{hint}"
+    )
+
+
+def _nfc(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name)
+
+
+def _code_points(name: str) -> str:
+    return " ".join(f"U+{ord(ch):04X}" for ch in name)
+
+
+def _check_renamed(table: Table, names: list) -> None:
+    """CliError when the CSV shares some, not all, of the model's feature names: its columns
+    must not be taken by position (a column ``t`` read as the model's ``c``). Names that differ
+    only in their Unicode form (NFC vs NFD) are explained."""
+    columns = table.columns
+    missing = [name for name in names if name not in columns]
+    lookalikes = {name: col for name in missing for col in columns
+                  if col != name and _nfc(col) == _nfc(name)}
+    if lookalikes:
+        pairs = "; ".join(
+            f"the CSV's {col!r} ({_code_points(col)}) and the model's {name!r} "
+            f"({_code_points(name)})" for name, col in lookalikes.items())
+        raise CliError(
+            f"{table.source}: column names look alike but are different Unicode strings: "
+            f"{pairs}. One is composed (NFC), the other decomposed (NFD); write the header in "
+            "the form the model was fitted with (e.g. unicodedata.normalize('NFC', name)).")
+    if len(missing) == len(names):
+        return  # no name in common: the columns are taken by position
+    extra = [col for col in columns if col not in names]
+    raise CliError(
+        f"{table.source} has columns {', '.join(map(repr, columns))}, but the model's feature "
+        f"columns are {', '.join(map(repr, names))}: {', '.join(map(repr, missing))} "
+        f"{'is' if len(missing) == 1 else 'are'} missing"
+        + (f" and {', '.join(map(repr, extra))} {'is' if len(extra) == 1 else 'are'} not a "
+           "feature of the model" if extra else "")
+        + ". Name the columns as in training (or give them names the model does not use, to "
+        "take them by position)."
     )
 
 

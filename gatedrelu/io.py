@@ -720,7 +720,10 @@ def _decode_attribute(key: str, spec: dict, prefix: str, arrays: dict, path):
             raise ModelFileError(f"{path}: attribute {key!r} should be a unicode array.")
         return arr.astype(object)
     if kind == "activation_patterns":
-        return ActivationPatterns(**{f: arrays[f"{entry}.{f}"] for f in _PATTERN_FIELDS})
+        try:
+            return ActivationPatterns(**{f: arrays[f"{entry}.{f}"] for f in _PATTERN_FIELDS})
+        except ValueError as exc:  # fields that disagree in their numbers of patterns
+            raise ModelFileError(f"{path}: attribute {key!r} is inconsistent: {exc}") from exc
     raise ModelFileError(f"{path}: attribute {key!r} has unknown kind {kind!r}.")
 
 

@@ -2,7 +2,9 @@
 parameter and the value, or in a result checked against an independent reference (the same
 problem solved at unit scale, a direct evaluation, the unscaled data)."""
 
+import csv
 import dataclasses
+import unicodedata
 import warnings
 
 import numpy as np
@@ -22,6 +24,7 @@ from gatedrelu import (
     solve_convex_relu,
     solve_group_lasso,
 )
+from gatedrelu.cli import main as cli_main
 from gatedrelu.io import ModelFileError, load_model, save_model
 from tests.conftest import planted_problem
 
@@ -136,3 +139,56 @@ def test_convex_relu_model_files_with_the_wrong_coefficient_layout_are_refused(t
     P, d = model.gates_.shape[1], model.gates_.shape[0]
     with pytest.raises(ModelFileError, match=rf"coef_ has shape \({P}, {d}\).*need \(2, {P}, {d}, ...\)"):
         load_model(tmp_path / "m.npz")
+
+
+# --------------------------------------------------------------------------- item 6: CLI columns
+
+
+def _csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_model(tmp_path_factory):
+    """A CLI model fitted on features 'a', 'b', 'é' (composed, NFC) and target 'y'."""
+    tmp = tmp_path_factory.mktemp("cli")
+    X, y, _ = planted_problem(n=30, d=3, m=10, seed=6)
+    names = ["a", "b", unicodedata.normalize("NFC", "\u00e9")]
+    path = _csv(tmp / "train.csv", [*names, "y"], [[*(repr(float(v)) for v in x), repr(float(t))] for x, t in zip(X, y)])
+    assert cli_main(["fit", "--data", str(path), "--target", "y", "--n-gates", "10",
+                     "--out", str(tmp)]) == 0
+    return tmp / "model.npz", X
+
+
+def test_predict_refuses_a_header_that_renames_some_features(cli_model, tmp_path, capsys):
+    model, X = cli_model
+    data = _csv(tmp_path / "p.csv", ["a", "b", "t"], [[repr(float(v)) for v in x] for x in X[:4]])
+    capsys.readouterr()
+    assert cli_main(["predict", "--model-file", str(model), "--data", str(data),
+                     "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'é' is missing and 't' is not a feature of the model" in err
+    assert not (tmp_path / "predictions.csv").exists()
+
+
+def test_predict_explains_names_that_differ_only_in_unicode_form(cli_model, tmp_path, capsys):
+    model, X = cli_model
+    nfd = unicodedata.normalize("NFD", "\u00e9")
+    data = _csv(tmp_path / "p.csv", ["a", "b", nfd], [[repr(float(v)) for v in x] for x in X[:4]])
+    capsys.readouterr()
+    assert cli_main(["predict", "--model-file", str(model), "--data", str(data),
+                     "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "U+0065 U+0301" in err and "U+00E9" in err and "NFD" in err
+
+
+def test_predict_takes_columns_by_position_only_when_no_name_is_shared(cli_model, tmp_path):
+    model, X = cli_model
+    data = _csv(tmp_path / "p.csv", ["p", "q", "r"], [[repr(float(v)) for v in x] for x in X[:4]])
+    assert cli_main(["predict", "--model-file", str(model), "--data", str(data),
+                     "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "predictions.csv") as fh:
+        written = [float(row[0]) for row in list(csv.reader(fh))[1:]]
+    np.testing.assert_array_equal(written, load_model(model).predict(X[:4]))
