@@ -4,6 +4,7 @@ problem solved at unit scale, a direct evaluation, the unscaled data)."""
 
 import csv
 import dataclasses
+import re
 import unicodedata
 import warnings
 
@@ -19,12 +20,14 @@ from gatedrelu import (
     GatedReLURegressor,
     activation_patterns,
     alpha_max,
+    duality_gap,
     irls,
     sample_gates,
     solve_convex_relu,
     solve_group_lasso,
 )
 from gatedrelu.cli import main as cli_main
+from gatedrelu.distributed import local_masks, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
 from tests.conftest import planted_problem
 
@@ -192,3 +195,40 @@ def test_predict_takes_columns_by_position_only_when_no_name_is_shared(cli_model
     with open(tmp_path / "predictions.csv") as fh:
         written = [float(row[0]) for row in list(csv.reader(fh))[1:]]
     np.testing.assert_array_equal(written, load_model(model).predict(X[:4]))
+
+
+# --------------------------------------------------------------------------- item 10: distributed
+
+
+def test_solve_distributed_refuses_nonfinite_targets(data):
+    X, y, p = data
+    for bad in (np.nan, np.inf):
+        y_bad = y.copy()
+        y_bad[3] = bad
+        with pytest.raises(ValueError, match=r"y contains 1 NaN or infinite value"):
+            solve_distributed(X, y_bad, local_masks(X, p.sampled_gates), 0.01)
+
+
+def test_solve_distributed_warns_with_the_gap_when_unfinished(data):
+    X, y, p = data
+    M = local_masks(X, p.sampled_gates, packed=False)
+    with pytest.warns(ConvergenceWarning, match=r"after 3 of max_iter=3 iterations with duality "
+                                                r"gap (\S+) \(relative (\S+) > tol=1.0e-10\)") as rec:
+        r = solve_distributed(X, y, M, 0.01, max_iter=3, tol=1e-10)
+    assert not r.converged
+    gap = float(re.search(r"duality gap (\S+)", str(rec[0].message)).group(1))
+    assert gap == pytest.approx(r.dual_gap, rel=1e-3)
+    # the gap reported is the full-problem gap of the returned coefficients
+    assert duality_gap(X, y, M, r.coef, 0.01) == pytest.approx(r.dual_gap, rel=1e-6)
+
+
+def test_solve_distributed_rescales_extreme_data_exactly(data):
+    X, y, p = data
+    M = local_masks(X, p.sampled_gates, packed=False)
+    ref = solve_distributed(X, y, M, 0.01, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = solve_distributed(X * 1e200, y * 1e-100, M, 0.01 * 1e100, tol=1e-9)
+    assert ref.converged and big.converged
+    assert big.objective == pytest.approx(ref.objective * 1e-200, rel=1e-7)
+    np.testing.assert_allclose(big.coef * 1e300, ref.coef, atol=1e-6 * np.abs(ref.coef).max())
