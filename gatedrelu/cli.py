@@ -52,7 +52,8 @@ Defaults
 --------
 ``fit`` uses ``--n-gates 100 --alpha 1e-2 --random-state 0`` on standardised features. The
 number of gates is checked against the available memory before anything is computed
-(:func:`gatedrelu._validation.check_problem_size`); ``--n-gates`` accepts ``1e3`` notation.
+and against :data:`gatedrelu._validation.MAX_GATES` (:func:`gatedrelu._validation.check_gate_count`);
+``--n-gates`` accepts ``1e3`` notation.
 After the fit, ``fit`` warns (on stderr, exit status 0) when the model is useless: every gate
 giving the same activation pattern (a linear model; typically raw features far from zero with
 ``--no-scale``), a training R^2 <= 0, or a training accuracy no better than the most frequent
@@ -612,7 +613,7 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_fit(args: argparse.Namespace) -> int:
     import warnings
 
-    from ._validation import check_problem_size
+    from ._validation import check_gate_count
     from .io import save_model
 
     if args.data is None:
@@ -635,7 +636,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     X, categories, encoded = encode_features(table, features)
     n_classes = len(set(y.tolist())) if task == "classification" else 0
     n_outputs = n_classes if n_classes > 2 else 1  # one score column per class beyond two
-    check_problem_size(X.shape[0], X.shape[1] + 1, args.n_gates, n_outputs=n_outputs)
+    check_gate_count(args.n_gates, X.shape[0], X.shape[1] + 1, n_outputs=n_outputs)
 
     estimator = _make_estimator(args.model, task, args)
     name = type(estimator).__name__

@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._validation import (
+    check_gate_count,
     check_int,
     check_nonnegative,
     check_option,
@@ -65,6 +66,7 @@ class GatedBase(BaseEstimator):
         """User gates (validated) or ``n_gates`` Gaussian gates from ``random_state``."""
         d = Xb.shape[1]
         if self.gates is None:
+            check_gate_count(self.n_gates, Xb.shape[0], d, Xb.dtype)  # before allocating
             return sample_gates(d, self.n_gates, random_state=self.random_state, dtype=Xb.dtype)
         G = np.asarray(self.gates)
         if G.dtype == object or not (np.issubdtype(G.dtype, np.number) or G.dtype == bool):

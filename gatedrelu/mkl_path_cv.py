@@ -27,12 +27,13 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_int, check_positive, check_sample_weight
+from ._validation import check_int, check_nonnegative, check_positive, check_sample_weight
 from .estimators import GatedBase, add_bias, decode_scores, encode_labels
 from .group_lasso import alpha_max
 from .mkl import DEFAULT_MAX_ITER, irls
 from .mkl_estimators import MKLClassifier, MKLRegressor, _network, _weigh, irls_iterate
 from .patterns import activation_patterns, gate_masks
+from .problem.scaling import check_moderate_scale
 
 __all__ = ["MKLPathRegressorCV", "MKLPathClassifierCV", "DEFAULT_ITERATES"]
 
@@ -84,6 +85,21 @@ class _MKLPathCVBase(GatedBase):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    def _validate_hyperparameters(self):
+        """The parameter checks of ``fit`` (also run on loading a model file): those of the
+        MKL estimators for what they share, then the grid's."""
+        check_int(self.n_gates, "n_gates")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        if self.tol is not None:
+            check_nonnegative(self.tol, "tol")
+        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
+        if self.alphas is None:
+            check_int(self.n_alphas, "n_alphas")
+            if check_positive(self.eps, "eps") >= 1:
+                raise ValueError(f"eps must be in (0, 1), got {self.eps}.")
+        return max_iter, _check_iterates(self.iterates, max_iter)
+
     def _refit(self, **params):
         return self._refit_class(
             kernel="irls", n_gates=self.n_gates, fit_intercept=self.fit_intercept,
@@ -91,17 +107,15 @@ class _MKLPathCVBase(GatedBase):
         )
 
     def _fit_path_cv(self, X, y, T, sample_weight=None):
-        check_int(self.n_gates, "n_gates")
+        max_iter, iterates = self._validate_hyperparameters()
         w = check_sample_weight(sample_weight, X.shape[0])
-        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
-        iterates = _check_iterates(self.iterates, max_iter)
+        check_moderate_scale(X, "X", "the MKL estimators")
+        if not is_classifier(self):
+            check_moderate_scale(T, "y", "the MKL estimators")
         Xb = add_bias(X, self.fit_intercept)
         gates = self._make_gates(Xb)
         if self.alphas is None:
-            n_alphas = check_int(self.n_alphas, "n_alphas")
-            eps = check_positive(self.eps, "eps")
-            if eps >= 1:
-                raise ValueError(f"eps must be in (0, 1), got {eps}.")
+            n_alphas, eps = int(self.n_alphas), float(self.eps)
             amax = alpha_max(Xb, T, activation_patterns(Xb, gates), sample_weight=w)
             if not amax > 0:
                 raise ValueError("alpha_max is 0: y is orthogonal to every masked feature.")
@@ -125,6 +139,13 @@ class _MKLPathCVBase(GatedBase):
             w_test = None if w is None else w[test]
             if w is not None:  # zero weights remove rows; the others scale them (MKLRegressor)
                 train = train[w[train] > 0]
+            held = np.unique(y[train]).tolist() if is_classifier(self) else [0, 1]
+            if len(held) < 2:
+                raise ValueError(
+                    f"Cross-validation fold {f} cannot be fitted: its {train.size} training rows"
+                    + ("" if w is None else " of positive weight")
+                    + (f" hold only class {held[0]!r} of the {np.unique(y).size} classes of y; "
+                       "use fewer folds (cv) or a stratified split." if held else " are none."))
             if is_classifier(self):
                 T_train = encode_labels(fold, y[train]).astype(Xb.dtype)
             else:

@@ -7,10 +7,12 @@ import dataclasses
 import re
 import unicodedata
 import warnings
+from math import comb
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -18,6 +20,10 @@ from gatedrelu import (
     ConvexReLUClassifier,
     ConvexReLURegressor,
     GatedReLURegressor,
+    GatedReLURegressorCV,
+    MKLPathClassifierCV,
+    MKLPathRegressorCV,
+    MKLRegressor,
     activation_patterns,
     alpha_max,
     duality_gap,
@@ -26,6 +32,7 @@ from gatedrelu import (
     solve_convex_relu,
     solve_group_lasso,
 )
+from gatedrelu._validation import ProblemTooLargeError
 from gatedrelu.cli import main as cli_main
 from gatedrelu.distributed import local_masks, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
@@ -232,3 +239,65 @@ def test_solve_distributed_rescales_extreme_data_exactly(data):
     assert ref.converged and big.converged
     assert big.objective == pytest.approx(ref.objective * 1e-200, rel=1e-7)
     np.testing.assert_allclose(big.coef * 1e300, ref.coef, atol=1e-6 * np.abs(ref.coef).max())
+
+
+# --------------------------------------------------------------------------- item 11: MKL path CV
+
+
+@pytest.mark.parametrize("Est", [MKLPathRegressorCV, MKLPathClassifierCV])
+def test_mkl_path_cv_refuses_extreme_scales_as_the_mkl_estimators(Est):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=8)
+    t = y if Est is MKLPathRegressorCV else y > np.median(y)
+    for bad in (X * 1e100, X * 1e-100):
+        with pytest.raises(ValueError, match=r"X has root-mean-square .* the MKL estimators"):
+            Est(n_gates=10).fit(bad, t)
+    with pytest.raises(TypeError, match="fit_intercept must be a bool, got 'yes'"):
+        Est(n_gates=10, fit_intercept="yes").fit(X, t)
+
+
+def test_mkl_path_cv_names_the_fold_whose_training_rows_miss_a_class():
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=8)
+    labels = np.r_[np.zeros(30, int), np.ones(10, int)]  # the last fold holds every 1
+    with pytest.raises(ValueError, match=r"fold 3 cannot be fitted: its 30 training rows hold "
+                                         r"only class 0 of the 2 classes of y"):
+        MKLPathClassifierCV(n_gates=10, cv=KFold(4)).fit(X, labels)
+
+
+@pytest.mark.parametrize("pipeline", [False, True], ids=["bare", "pipeline"])
+@pytest.mark.parametrize("Est", [MKLPathRegressorCV, MKLPathClassifierCV])
+def test_mkl_path_cv_models_load_back_and_predict_the_same(tmp_path, Est, pipeline):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=8)
+    t = y if Est is MKLPathRegressorCV else np.where(y > np.median(y), "hi", "lo")
+    model = Est(n_gates=10, n_alphas=2, iterates=(0, 2, "optimal"), cv=3, random_state=0)
+    model = make_pipeline(StandardScaler(), model) if pipeline else model
+    model.fit(X, t)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"))
+    final, ref = (loaded[-1], model[-1]) if pipeline else (loaded, model)
+    assert type(final.best_estimator_) is type(ref.best_estimator_)
+    assert (final.alpha_, final.iterate_) == (ref.alpha_, ref.iterate_)
+    Xt = np.random.default_rng(1).standard_normal((25, 3))
+    np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
+
+
+# --------------------------------------------------------------------------- item 9: n_gates ~ 1e8
+
+
+@pytest.mark.parametrize("Est", [GatedReLURegressor, MKLRegressor, ConvexReLURegressor,
+                                 GatedReLURegressorCV])
+def test_a_hundred_million_gates_are_refused_before_sampling(Est):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    # Cover's count: 40 points in R^4 (bias column) have 2 sum_{k<4} C(39, k) patterns at most
+    bound = 2 * sum(comb(39, k) for k in range(4))
+    with pytest.raises(ProblemTooLargeError, match=rf"n_gates=100000000 exceeds the 10000000 "
+                                                   rf"gates .* at most {bound} distinct"):
+        Est(n_gates=10**8).fit(X, y)
+
+
+def test_cli_refuses_a_hundred_million_gates_in_one_line(tmp_path, capsys):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    path = _csv(tmp_path / "d.csv", ["a", "b", "c", "y"],
+                [[*(repr(float(v)) for v in x), repr(float(t))] for x, t in zip(X, y)])
+    assert cli_main(["fit", "--data", str(path), "--n-gates", "1e8", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_gates=100000000 exceeds the 10000000 gates" in err
+    assert not (tmp_path / "model.npz").exists()
