@@ -501,8 +501,13 @@ def guess_task(table: Table, target: str, task: str = "auto"):
         raise CliError(f"{table.where(i, target)}: {str(cells[i])!r} is not a finite number.")
     if task == "regression":
         return "regression", values, ""
-    kind = type_of_target(values)
-    integral = bool(np.all(values == np.round(values)))
+    import warnings
+
+    with warnings.catch_warnings():  # values near 1e300 overflow its integer cast
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kind = type_of_target(values)
+    # integer labels within int64 (a cast of values beyond would wrap)
+    integral = bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63))
     if task == "classification":
         if not integral:
             i = int(np.argmin(values == np.round(values)))
@@ -642,6 +647,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     name = type(estimator).__name__
     model = estimator
     if args.scale:
+        _check_standardisable(X, encoded)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -700,6 +706,24 @@ def _run_fit(args: argparse.Namespace) -> int:
     for message in _useless_fit(estimator, task, score, y, X, encoded, args):
         print(f"warning: {message}", file=sys.stderr)
     return 0
+
+
+def _check_standardisable(X, names) -> None:
+    """CliError naming the first column whose standardisation overflows: the scaler sums the
+    squared deviations, beyond the range of float64 for values near 1e154 and above."""
+    import numpy as np
+
+    limit = np.sqrt(np.finfo(np.float64).max / (4 * X.shape[0]))
+    big = np.max(np.abs(X), axis=0)
+    if np.all(big <= limit):
+        return
+    j = int(np.argmax(big > limit))
+    raise CliError(
+        f"column {names[j]!r} has values up to {big[j]:.3g}: standardising it (StandardScaler) "
+        f"squares them beyond the range of float64 (max {np.finfo(np.float64).max:.2g}). Divide "
+        "the column by a power of ten, or pass --no-scale (the gated ReLU estimators rescale "
+        "such data exactly)."
+    )
 
 
 def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:

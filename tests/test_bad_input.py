@@ -301,3 +301,33 @@ def test_cli_refuses_a_hundred_million_gates_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "n_gates=100000000 exceeds the 10000000 gates" in err
     assert not (tmp_path / "model.npz").exists()
+
+
+# --------------------------------------------------------------------------- item 12: CLI at 1e300
+
+
+def _rows(X, y):
+    return [[*(repr(float(v)) for v in x), repr(float(t))] for x, t in zip(X, y)]
+
+
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_cli_fit_on_values_near_1e300_says_what_overflows(tmp_path, capfd, where):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    X, y = (X * 1e300, y) if where == "X" else (X, y * 1e300)
+    path = _csv(tmp_path / "d.csv", ["a", "b", "c", "y"], _rows(X, y))
+    assert cli_main(["fit", "--data", str(path), "--n-gates", "10", "--out", str(tmp_path)]) == 2
+    err = capfd.readouterr().err
+    assert "RuntimeWarning" not in err and "NaN" not in err
+    expected = (f"column 'a' has values up to {abs(X[:, 0]).max():.3g}: standardising it"
+                if where == "X" else f"y has values up to {abs(y).max():.3g}")
+    assert expected in err
+
+
+def test_cli_fit_on_values_near_1e100_equals_the_unit_fit(tmp_path, capsys):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    for name, scale in (("unit", 1.0), ("big", 1e100)):
+        path = _csv(tmp_path / f"{name}.csv", ["a", "b", "c", "y"], _rows(X * scale, y))
+        assert cli_main(["fit", "--data", str(path), "--n-gates", "10",
+                         "--out", str(tmp_path / name)]) == 0
+    unit, big = (load_model(tmp_path / k / "model.npz") for k in ("unit", "big"))
+    np.testing.assert_allclose(big.predict(X * 1e100), unit.predict(X), rtol=1e-6, atol=1e-9)
