@@ -292,16 +292,34 @@ def read_csv(path, *, delimiter: str | None = None, index_col: str | None = None
     Raises
     ------
     CliError
-        For a file that is not UTF-8 text, empty, without data rows, with duplicate or missing
-        column names, or with rows of the wrong length; the message names the place.
+        For a file that is not UTF-8 text, holds a NUL byte, is empty, without data rows, with
+        duplicate or missing column names, or with rows of the wrong length; the message names
+        the place.
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             sample = fh.read(1 << 16)
     except UnicodeDecodeError as exc:
         raise CliError(f"{path}: not a UTF-8 text file ({exc.reason}).") from None
+    _check_no_nul(path)
     sep = _delimiter(delimiter, sample)
     return _parse_csv(path, str(path), sep, index_col)
+
+
+def _check_no_nul(path) -> None:
+    """CliError at the first NUL byte of the file: the CSV reader would cut its cell there."""
+    line = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            k = chunk.find(b"\0")
+            if k >= 0:
+                line += chunk.count(b"\n", 0, k)
+                raise CliError(
+                    f"{path}, line {line}: a NUL byte (\\x00) in the data; a CSV cell cannot "
+                    "hold one (the reader would cut the cell there). Remove it; a file full of "
+                    "NUL bytes is UTF-16 text: save it as UTF-8."
+                )
+            line += chunk.count(b"\n")
 
 
 def _parse_csv(source_file, source: str, sep: str, index_col) -> Table:

@@ -25,6 +25,7 @@ How one fit works:
 from __future__ import annotations
 
 import numbers
+import reprlib
 from types import SimpleNamespace
 
 import jax
@@ -115,13 +116,35 @@ def _check_splits(cv, X, y, classifier: bool) -> list:
         raise error(f"Invalid cv={cv!r}: {exc}") from exc
     if not splits:
         raise ValueError(f"Invalid cv={cv!r}: it produced no train/test split.")
-    for k, (train, test) in enumerate(splits):
+    n = X.shape[0]
+    for k, pair in enumerate(splits):
+        splits[k] = train, test = tuple(_split_index(idx, n, cv, k, part)
+                                        for idx, part in zip(pair, ("training", "test")))
         if train.size == 0 or test.size == 0:
             raise ValueError(
                 f"Invalid cv={cv!r}: split {k} has {train.size} training and {test.size} test "
                 "rows; every split needs both."
             )
     return splits
+
+
+def _split_index(idx: np.ndarray, n: int, cv, k: int, part: str) -> np.ndarray:
+    """Row indices in ``[0, n)`` of one side of split ``k`` (a boolean mask of length n too)."""
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise ValueError(f"Invalid cv={reprlib.repr(cv)}: the {part} mask of split {k} has shape "
+                             f"{idx.shape}; a boolean mask needs one entry per sample, ({n},).")
+        return np.flatnonzero(idx)
+    if idx.size == 0:
+        return idx.astype(np.intp)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"Invalid cv={reprlib.repr(cv)}: the {part} indices of split {k} must be a 1-d "
+                         f"array of integers; got {idx.dtype} of shape {idx.shape}.")
+    if idx.min() < 0 or idx.max() >= n:
+        bad = int(idx.max() if idx.max() >= n else idx.min())
+        raise ValueError(f"Invalid cv={reprlib.repr(cv)}: split {k} has {part} index {bad}, outside the "
+                         f"{n} samples (indices 0 to {n - 1}).")
+    return idx
 
 
 # --------------------------------------------------------------------------- one fold

@@ -24,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_positive, check_sample_weight
+from .cv import _check_splits
 from .estimators import GatedBase, add_bias, decode_scores, encode_labels
 from .group_lasso import alpha_max
 from .mkl import DEFAULT_MAX_ITER, irls
@@ -126,10 +126,7 @@ class _MKLPathCVBase(GatedBase):
                 raise ValueError("alphas is empty.")
             for a in alphas:
                 check_positive(float(a), "every alpha")
-        try:
-            splits = list(check_cv(self.cv, y, classifier=is_classifier(self)).split(X, y))
-        except ValueError as exc:
-            raise ValueError(f"Invalid cv={self.cv!r}: {exc}") from exc
+        splits = _check_splits(self.cv, X, y, is_classifier(self))
         template = self._refit(gates=gates)
         options = template._irls_options(Xb.dtype)
         options["max_iter"] = max(iterates)

@@ -28,13 +28,14 @@ from gatedrelu import (
     alpha_max,
     duality_gap,
     irls,
+    ntk_kernel,
     sample_gates,
     solve_convex_relu,
     solve_group_lasso,
 )
 from gatedrelu._validation import ProblemTooLargeError
 from gatedrelu.cli import main as cli_main
-from gatedrelu.distributed import local_masks, solve_distributed
+from gatedrelu.distributed import local_masks, make_mesh, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
 from tests.conftest import planted_problem
 
@@ -331,3 +332,61 @@ def test_cli_fit_on_values_near_1e100_equals_the_unit_fit(tmp_path, capsys):
                          "--out", str(tmp_path / name)]) == 0
     unit, big = (load_model(tmp_path / k / "model.npz") for k in ("unit", "big"))
     np.testing.assert_allclose(big.predict(X * 1e100), unit.predict(X), rtol=1e-6, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- item 15: smaller ones
+
+
+def test_a_nul_byte_in_a_csv_cell_is_named(tmp_path, capsys):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"a,b,y\n1,2,3\n4,5\x009,6\n7,8,9\n")
+    assert cli_main(["fit", "--data", str(path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}, line 3: a NUL byte" in err
+
+
+def test_subset_refuses_masks_and_indices_that_do_not_fit(data):
+    _, _, p = data
+    P = p.n_patterns
+    with pytest.raises(ValueError, match=rf"boolean mask of shape \({P - 1},\).* \({P},\)"):
+        p.subset(np.ones(P - 1, dtype=bool))
+    with pytest.raises(ValueError, match=rf"entries from 0 to {P}, outside the {P} patterns"):
+        p.subset([0, P])
+    # a valid mask keeps exactly the chosen patterns, and gates of dropped ones map to -1
+    keep = np.arange(P) % 2 == 0
+    q = p.subset(keep)
+    np.testing.assert_array_equal(q.masks, p.masks[:, keep])
+    old_to_new = np.full(P, -1)
+    old_to_new[keep] = np.arange(keep.sum())
+    expected = np.where(p.gate_pattern >= 0, old_to_new[p.gate_pattern], -1)
+    np.testing.assert_array_equal(q.gate_pattern, expected)
+
+
+@pytest.mark.parametrize("args, message", [
+    (((2.5, 2),), r"mesh shape must be a pair of positive integers .* got \(2.5, 2\)"),
+    (("ab",), r"mesh shape must be a pair of positive integers .* got 'ab'"),
+    (((1, 1), ["cpu"]), r"devices must be None, 'all' or a list of jax.Device .* got \['cpu'\]"),
+    (((1, 1), "cpu"), r"devices must be None, 'all' or a list of jax.Device .* got 'cpu'"),
+])
+def test_make_mesh_names_a_bad_shape_or_device(args, message):
+    with pytest.raises(ValueError, match=message):
+        make_mesh(*args)
+
+
+@pytest.mark.parametrize("Est", [GatedReLURegressorCV, MKLPathRegressorCV])
+def test_cv_split_indices_beyond_n_are_named(Est):
+    X, y, _ = planted_problem(n=30, d=3, m=10, seed=1)
+    with pytest.raises(ValueError, match=r"split 0 has test index 34, outside the 30 samples"):
+        Est(n_gates=5, cv=[(np.arange(20), np.arange(20, 35))]).fit(X, y)
+    with pytest.raises(ValueError, match=r"training mask of split 0 has shape \(20,\)"):
+        Est(n_gates=5, cv=[(np.arange(20) > 5, np.arange(20, 30))]).fit(X, y)
+
+
+def test_ntk_kernel_of_extreme_inputs_is_the_scaled_unit_kernel_or_an_error():
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    K = ntk_kernel(X)
+    for scale in (1e150, 1e-150):  # K(cX) = c^2 K(X), representable
+        np.testing.assert_allclose(ntk_kernel(X * scale) / scale**2, K, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ntk_kernel(X * 1e150, X[:2] * 1e150) / 1e300, K[:2], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"X has entries up to .*e\+200: the NTK values"):
+        ntk_kernel(X * 1e200)
