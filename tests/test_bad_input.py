@@ -390,3 +390,18 @@ def test_ntk_kernel_of_extreme_inputs_is_the_scaled_unit_kernel_or_an_error():
     np.testing.assert_allclose(ntk_kernel(X * 1e150, X[:2] * 1e150) / 1e300, K[:2], rtol=1e-12)
     with pytest.raises(ValueError, match=r"X has entries up to .*e\+200: the NTK values"):
         ntk_kernel(X * 1e200)
+
+
+# --------------------------------------------------------------------------- item 14: bench --out
+
+
+def test_bench_on_one_core_fails_before_any_solve(tmp_path, monkeypatch, capsys):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    argv = ["bench", "--quick", "--problems", "R0", "--peers", "cvxpy", "--cores", "both",
+            "--out", str(tmp_path)]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "2 cores asked for, this process may run on [0] only" in err and "--cores 1" in err
+    assert not (tmp_path / "problems").exists()
