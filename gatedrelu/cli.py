@@ -638,6 +638,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
     from ._validation import check_gate_count
     from .io import save_model
+    from .patterns import SinglePatternWarning
 
     if args.data is None:
         dataset = "iris" if args.task == "classification" else "planted_regression"
@@ -681,6 +682,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         model.fit(X, y)
     seconds = time.perf_counter() - start
     for warning in caught:  # one line each, without the source line Python would print
+        if issubclass(warning.category, SinglePatternWarning):
+            continue  # said below (_useless_fit), with the column names
         text = " ".join(str(warning.message).split())
         print(f"warning: {warning.category.__name__}: {text}", file=sys.stderr)
     score = model.score(X, y)

@@ -21,7 +21,13 @@ import numpy as np
 from ._validation import as_float_array, check_int, check_random_state
 
 __all__ = ["ActivationPatterns", "PackedMasks", "sample_gates", "activation_patterns", "gate_masks",
-           "check_patterns"]
+           "check_patterns", "SinglePatternWarning"]
+
+
+class SinglePatternWarning(UserWarning):
+    """Every gate gives the same activation pattern on the training data: the network is a
+    linear model (typically features far from zero, which put every sample on the same side of
+    every gate)."""
 
 
 def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.float64) -> np.ndarray:

@@ -22,6 +22,7 @@ from gatedrelu import (
     GatedReLURegressor,
     GatedReLURegressorCV,
     MKLPathClassifierCV,
+    MKLClassifier,
     MKLPathRegressorCV,
     MKLRegressor,
     activation_patterns,
@@ -37,6 +38,7 @@ from gatedrelu._validation import ProblemTooLargeError
 from gatedrelu.cli import main as cli_main
 from gatedrelu.distributed import local_masks, make_mesh, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
+from gatedrelu.patterns import SinglePatternWarning
 from tests.conftest import planted_problem
 
 
@@ -405,3 +407,58 @@ def test_bench_on_one_core_fails_before_any_solve(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert "2 cores asked for, this process may run on [0] only" in err and "--cores 1" in err
     assert not (tmp_path / "problems").exists()
+
+
+# --------------------------------------------------------------------------- item 14: new user
+
+
+def test_estimators_warn_when_every_gate_gives_one_pattern():
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    X_far = X + np.array([0.0, 1e5, 0.0])  # every sample on the same side of every gate
+    with pytest.warns(SinglePatternWarning, match=r"all 20 gates give the same activation "
+                                                  r"pattern .*\(feature 1: mean 1e\+05"):
+        model = GatedReLURegressor(n_gates=20, random_state=0).fit(X_far, y)
+    assert model.patterns_.n_patterns == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SinglePatternWarning)
+        GatedReLURegressor(n_gates=20, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", [MKLClassifier, ConvexReLUClassifier])
+def test_squared_loss_classifiers_say_why_they_have_no_probabilities(Est):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    model = Est(n_gates=10, random_state=0).fit(X, y > np.median(y))
+    assert not hasattr(model, "predict_proba")
+    with pytest.raises(AttributeError) as info:
+        model.predict_proba(X)
+    assert "squared loss on +1/-1 codes, whose scores are not probabilities" in str(
+        info.value.__cause__)
+    assert "GatedReLUClassifier(loss='logistic')" in str(info.value.__cause__)
+
+
+@pytest.mark.parametrize("kernel", ["optimal", "uniform", "irls"])
+def test_mkl_to_network_predicts_what_the_estimator_predicts(kernel):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    Xt = np.random.default_rng(2).standard_normal((15, 3))
+    reg = MKLRegressor(kernel=kernel, n_gates=15, alpha=1e-2, random_state=0, tol=1e-10).fit(X, y)
+    net = reg.to_network()
+    np.testing.assert_allclose(net.predict(Xt), reg.predict(Xt), rtol=1e-10, atol=1e-12)
+    cls = MKLClassifier(kernel=kernel, n_gates=15, alpha=1e-2, random_state=0).fit(X, y > 0)
+    np.testing.assert_allclose(cls.to_network().predict(Xt), cls.decision_function(Xt),
+                               rtol=1e-10, atol=1e-12)
+    if kernel == "optimal":
+        # the globally optimal gated ReLU network: its loss plus weight decay is the group-lasso
+        # optimum of the same gates, certified by solve_group_lasso
+        loss = 0.5 * np.mean((net.predict(X) - y) ** 2)
+        assert loss + net.weight_decay(1e-2) == pytest.approx(reg.objective_, rel=1e-9)
+        Xb = np.c_[X, np.ones(len(X))]
+        ref = solve_group_lasso(Xb, y, activation_patterns(Xb, reg.gates_), 1e-2, tol=1e-10)
+        assert reg.objective_ == pytest.approx(ref.objective, rel=1e-8)
+
+
+@pytest.mark.parametrize("kernel", ["ntk", "infinite_ntk"])
+def test_mkl_to_network_says_which_kernels_have_no_network(kernel):
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    model = MKLRegressor(kernel=kernel, n_gates=10, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=rf"kernel='{kernel}' has no equivalent finite network"):
+        model.to_network()
