@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_positive, check_sample_weight
-from .cv import _check_splits
+from .cv import _check_splits, fold_scorer
 from .estimators import GatedBase, add_bias, decode_scores, encode_labels
 from .group_lasso import alpha_max
 from .mkl import DEFAULT_MAX_ITER, irls
@@ -72,7 +72,9 @@ class _MKLPathCVBase(GatedBase):
         tol=None,
         max_iter=None,
         random_state=None,
+        scoring=None,
     ):
+        self.scoring = scoring
         self.n_gates = n_gates
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -130,6 +132,7 @@ class _MKLPathCVBase(GatedBase):
         template = self._refit(gates=gates)
         options = template._irls_options(Xb.dtype)
         options["max_iter"] = max(iterates)
+        scorer = fold_scorer(self, X, y)
         scores = np.empty((alphas.size, len(iterates), len(splits)))
         for f, (train, test) in enumerate(splits):
             fold = clone(template)
@@ -158,6 +161,10 @@ class _MKLPathCVBase(GatedBase):
                     eta = path.weights_history[min(k, path.n_iter)]
                     coef = irls(X_train, T_train, patterns, alpha, init=eta,
                                 **dict(options, max_iter=0)).coef
+                    if scorer is not None:
+                        scores[a, j, f] = scorer(coef, patterns.gates,
+                                                 getattr(fold, "classes_", None), test, w_test)
+                        continue
                     pred = _network(Xb[test], masks_test, coef)
                     if is_classifier(self):
                         scores[a, j, f] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
@@ -206,6 +213,9 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     max_iter : int, default=None
         IRLS iteration limit, which is also what "optimal" means (None: 500).
     random_state : int, numpy Generator or None, default=None
+    scoring : str, callable or None, default=None
+        How the folds score each candidate (greater is better): None is R^2; otherwise a
+        scikit-learn scorer name or a callable ``scorer(estimator, X, y)``.
 
     Attributes
     ----------
@@ -217,7 +227,7 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     iterates_ : tuple of int
         The candidate iterates ("optimal" as ``max_iter``).
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
-        Validation R^2 of every candidate on every fold.
+        Validation R^2 (or ``scoring``) of every candidate on every fold.
     best_estimator_ : MKLRegressor
         ``MKLRegressor(kernel="irls", n_irls=iterate_, alpha=alpha_)`` fitted on all the data.
     n_iter_ : int
@@ -273,6 +283,10 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     tol : float, default=None
     max_iter : int, default=None
     random_state : int, numpy Generator or None, default=None
+    scoring : str, callable or None, default=None
+        How the folds score each candidate (greater is better): None is the accuracy; otherwise
+        a scikit-learn scorer name (``"balanced_accuracy"``, ...) or a callable
+        ``scorer(estimator, X, y)``.
 
     Attributes
     ----------
@@ -281,7 +295,7 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     alphas_ : ndarray of shape (n_alphas,)
     iterates_ : tuple of int
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
-        Validation accuracy of every candidate on every fold.
+        Validation accuracy (or ``scoring``) of every candidate on every fold.
     best_estimator_ : MKLClassifier
     classes_ : ndarray of shape (n_classes,)
     n_iter_ : int

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from gatedrelu import (
     ConvexReLUClassifier,
     ConvexReLURegressor,
+    GatedReLUClassifierCV,
     GatedReLURegressor,
     GatedReLURegressorCV,
     MKLPathClassifierCV,
@@ -462,3 +463,33 @@ def test_mkl_to_network_says_which_kernels_have_no_network(kernel):
     model = MKLRegressor(kernel=kernel, n_gates=10, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match=rf"kernel='{kernel}' has no equivalent finite network"):
         model.to_network()
+
+
+def test_cv_scoring_agrees_with_the_default_scores_and_with_a_callable():
+    X, y, _ = planted_problem(n=60, d=3, m=10, seed=3)
+    kw = dict(n_gates=10, random_state=0, cv=3, n_alphas=5)
+    default = GatedReLURegressorCV(**kw).fit(X, y)
+    neg_mse = GatedReLURegressorCV(**kw, scoring="neg_mean_squared_error").fit(X, y)
+    np.testing.assert_allclose(neg_mse.score_path_, -default.mse_path_, rtol=1e-12)
+    assert neg_mse.alpha_ == default.alpha_
+    mae = GatedReLURegressorCV(**kw, scoring="neg_mean_absolute_error").fit(X, y)
+    by_hand = GatedReLURegressorCV(
+        **kw, scoring=lambda est, Xt, yt: -np.mean(np.abs(est.predict(Xt) - yt))).fit(X, y)
+    np.testing.assert_allclose(by_hand.score_path_, mae.score_path_, rtol=1e-12)
+    labels = y > np.median(y)
+    acc = GatedReLUClassifierCV(**kw).fit(X, labels)
+    acc2 = GatedReLUClassifierCV(**kw, scoring="accuracy").fit(X, labels)
+    np.testing.assert_array_equal(acc2.score_path_, acc.score_path_)
+    path_kw = dict(n_gates=10, n_alphas=2, iterates=(0, 2), cv=3, random_state=0)
+    r2 = MKLPathRegressorCV(**path_kw).fit(X, y)
+    r2b = MKLPathRegressorCV(**path_kw, scoring="r2").fit(X, y)
+    np.testing.assert_allclose(r2b.path_scores_, r2.path_scores_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("scoring, message", [("nonsense", "Invalid scoring='nonsense'"),
+                                              (["r2", "max_error"], "alpha is chosen by one")])
+def test_cv_scoring_names_a_bad_value(scoring, message):
+    X, y, _ = planted_problem(n=30, d=3, m=10, seed=3)
+    for Est in (GatedReLURegressorCV, MKLPathRegressorCV):
+        with pytest.raises(ValueError, match=message):
+            Est(n_gates=5, cv=2, scoring=scoring).fit(X, y)
