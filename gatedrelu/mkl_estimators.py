@@ -49,8 +49,8 @@ from .estimators import (
     no_probabilities,
 )
 from .kernels import finite_ntk_kernel, ntk_kernel
-from .network import GatedReLUNetwork, network_from_coef
 from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
+from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
 from .problem.scaling import check_moderate_scale

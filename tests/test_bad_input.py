@@ -22,8 +22,8 @@ from gatedrelu import (
     GatedReLUClassifierCV,
     GatedReLURegressor,
     GatedReLURegressorCV,
-    MKLPathClassifierCV,
     MKLClassifier,
+    MKLPathClassifierCV,
     MKLPathRegressorCV,
     MKLRegressor,
     activation_patterns,
@@ -31,7 +31,6 @@ from gatedrelu import (
     duality_gap,
     irls,
     ntk_kernel,
-    sample_gates,
     solve_convex_relu,
     solve_group_lasso,
 )
