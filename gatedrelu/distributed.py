@@ -45,9 +45,10 @@ class DistributedResult(dict):
     __getattr__ = dict.__getitem__
 
 
-def _exchange_shapes(X, M, y):
+def _exchange_shapes(X, M, y, y_error=None):
     """Every process's ``(n_local, d, P, c, packed, itemsize)``; a ValueError naming the
-    processes whose data disagree with process 0 (raised on every process, so none waits)."""
+    processes whose data disagree with process 0, or whose targets are invalid (``y_error``, the
+    message of this process's own), raised on every process, so none waits."""
     import jax
     from jax.experimental import multihost_utils
 
@@ -55,10 +56,19 @@ def _exchange_shapes(X, M, y):
     n = X.shape[0]
     packed = int(M.dtype == np.uint8)
     P = M.shape[1]
-    mine = np.array([n, X.shape[1], P, c, packed, X.dtype.itemsize], np.int64)
+    mine = np.array([n, X.shape[1], P, c, packed, X.dtype.itemsize, y_error is None], np.int64)
     if jax.process_count() == 1:
-        return mine[None]
+        if y_error is not None:
+            raise ValueError(y_error)
+        return mine[None, :-1]
     table = np.asarray(multihost_utils.process_allgather(mine)).reshape(jax.process_count(), -1)
+    if y_error is not None:
+        raise ValueError(f"process {jax.process_index()}: {y_error}")
+    invalid = [pid for pid, row in enumerate(table) if not row[-1]]
+    if invalid:
+        raise ValueError(f"the targets of process(es) {', '.join(map(str, invalid))} are "
+                         "invalid (each of them raised the reason).")
+    table = table[:, :-1]
     names = ("n_samples", "n_features", "n_patterns", "n_outputs", "packed masks", "itemsize")
     bad = []
     for pid, row in enumerate(table):
@@ -125,7 +135,11 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     M = np.ascontiguousarray(np.asarray(masks_local))
     if M.ndim != 2 or M.dtype not in (np.bool_, np.uint8):
         raise ValueError(f"masks_local must be bool (n_local, P) or packed uint8; got {M.dtype} {M.shape}.")
-    y = np.ascontiguousarray(check_targets(y, X.shape[0], X.dtype))  # finite, numeric
+    try:  # finite, numeric; a process with bad targets says so to the others (no one waits)
+        y, y_error = np.ascontiguousarray(check_targets(y, X.shape[0], X.dtype)), None
+    except ValueError as exc:
+        y_error = str(exc)
+        y = np.zeros(X.shape[0], X.dtype)
     rows = M.shape[0] * 8 if M.dtype == np.uint8 else M.shape[0]
     if y.shape[0] != X.shape[0] or rows != (X.shape[0] if M.dtype == bool else -(-X.shape[0] // 8) * 8):
         raise ValueError(
@@ -135,7 +149,7 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     alpha = check_positive(alpha, "alpha")
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter")
-    table = _exchange_shapes(X, M, y)
+    table = _exchange_shapes(X, M, y, y_error)
     nproc = table.shape[0]
     if mesh is None:
         mesh = make_mesh((nproc, jax.local_device_count()))
