@@ -24,7 +24,9 @@ __all__ = [
     "ProblemTooLargeError",
     "available_memory",
     "check_problem_size",
+    "check_gate_count",
     "estimate_problem_bytes",
+    "MAX_GATES",
 ]
 
 
@@ -174,10 +176,11 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
         raise ValueError("sample_weight contains NaN or infinite values; weights must be finite.")
     if np.any(w < 0):
         raise ValueError(f"sample_weight must be >= 0; got {int(np.sum(w < 0))} negative weight(s).")
-    total = float(w.sum())
-    if total <= 0:
+    top = float(w.max())
+    if top <= 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
-    return w * (n_samples / total)
+    w = w / top  # the sum of weights near 1e307 would overflow to inf (and the weights to 0)
+    return w * (n_samples / float(w.sum()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,3 +303,40 @@ def check_problem_size(n_samples: int, n_features: int, n_gates: int, dtype=np.f
             f"about {_human(available)} is available; use fewer gates (n_gates) or samples."
         )
     return nbytes
+
+
+#: Most gates sampled: their ``d x m`` matrix and the pattern deduplication, which visits every
+#: gate, take minutes beyond this, whatever the memory.
+MAX_GATES = 10**7
+
+
+def check_gate_count(n_gates: int, n_samples: int, n_features: int, dtype=np.float64, *,
+                     n_outputs: int = 1) -> None:
+    """Refuse, before anything is allocated, more than :data:`MAX_GATES` gates or a problem
+    whose memory estimate exceeds the available memory (:func:`check_problem_size`).
+
+    Parameters
+    ----------
+    n_gates : int
+    n_samples, n_features : int
+        Shape of the data as the solver sees it (``n_features`` with the bias column).
+    dtype : numpy dtype, default float64
+    n_outputs : int, default 1
+
+    Raises
+    ------
+    ProblemTooLargeError
+        A ``ValueError`` naming ``n_gates`` and the limit it exceeds.
+    """
+    check_problem_size(n_samples, n_features, n_gates, dtype, n_outputs=n_outputs)
+    if n_gates > MAX_GATES:
+        bound = _arrangement_bound(int(n_samples), int(n_features))
+        useful = (f"; {n_samples} samples in {n_features} dimensions have at most {bound} "
+                  "distinct activation patterns, so more gates add nothing" if bound < n_gates
+                  else "")
+        size = _human(np.dtype(dtype).itemsize * n_features * n_gates)
+        raise ProblemTooLargeError(
+            f"n_gates={n_gates} exceeds the {MAX_GATES} gates gatedrelu samples at most (their "
+            f"{n_features} x {n_gates} matrix alone takes {size}, and finding their activation "
+            f"patterns takes minutes){useful}. Use fewer gates (n_gates)."
+        )

@@ -44,14 +44,16 @@ the last column); every other column is a feature, except the index column: ``--
   others stay strings (``"setosa"``) and round-trip through the model file.
 
 ``predict`` picks the model's feature columns by name when the CSV has them (so the training
-CSV, target column included, can be passed as is), else uses every column when their number
-matches the model.
+CSV, target column included, can be passed as is), else uses every column, by position, when their
+number matches the model and no name is shared with the model's features; a header that shares
+some names but not all is refused (naming the missing columns and the look-alike Unicode names).
 
 Defaults
 --------
 ``fit`` uses ``--n-gates 100 --alpha 1e-2 --random-state 0`` on standardised features. The
 number of gates is checked against the available memory before anything is computed
-(:func:`gatedrelu._validation.check_problem_size`); ``--n-gates`` accepts ``1e3`` notation.
+and against :data:`gatedrelu._validation.MAX_GATES` (:func:`gatedrelu._validation.check_gate_count`);
+``--n-gates`` accepts ``1e3`` notation.
 After the fit, ``fit`` warns (on stderr, exit status 0) when the model is useless: every gate
 giving the same activation pattern (a linear model; typically raw features far from zero with
 ``--no-scale``), a training R^2 <= 0, or a training accuracy no better than the most frequent
@@ -290,16 +292,34 @@ def read_csv(path, *, delimiter: str | None = None, index_col: str | None = None
     Raises
     ------
     CliError
-        For a file that is not UTF-8 text, empty, without data rows, with duplicate or missing
-        column names, or with rows of the wrong length; the message names the place.
+        For a file that is not UTF-8 text, holds a NUL byte, is empty, without data rows, with
+        duplicate or missing column names, or with rows of the wrong length; the message names
+        the place.
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             sample = fh.read(1 << 16)
     except UnicodeDecodeError as exc:
         raise CliError(f"{path}: not a UTF-8 text file ({exc.reason}).") from None
+    _check_no_nul(path)
     sep = _delimiter(delimiter, sample)
     return _parse_csv(path, str(path), sep, index_col)
+
+
+def _check_no_nul(path) -> None:
+    """CliError at the first NUL byte of the file: the CSV reader would cut its cell there."""
+    line = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            k = chunk.find(b"\0")
+            if k >= 0:
+                line += chunk.count(b"\n", 0, k)
+                raise CliError(
+                    f"{path}, line {line}: a NUL byte (\\x00) in the data; a CSV cell cannot "
+                    "hold one (the reader would cut the cell there). Remove it; a file full of "
+                    "NUL bytes is UTF-16 text: save it as UTF-8."
+                )
+            line += chunk.count(b"\n")
 
 
 def _parse_csv(source_file, source: str, sep: str, index_col) -> Table:
@@ -499,8 +519,13 @@ def guess_task(table: Table, target: str, task: str = "auto"):
         raise CliError(f"{table.where(i, target)}: {str(cells[i])!r} is not a finite number.")
     if task == "regression":
         return "regression", values, ""
-    kind = type_of_target(values)
-    integral = bool(np.all(values == np.round(values)))
+    import warnings
+
+    with warnings.catch_warnings():  # values near 1e300 overflow its integer cast
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kind = type_of_target(values)
+    # integer labels within int64 (a cast of values beyond would wrap)
+    integral = bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63))
     if task == "classification":
         if not integral:
             i = int(np.argmin(values == np.round(values)))
@@ -611,8 +636,9 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_fit(args: argparse.Namespace) -> int:
     import warnings
 
-    from ._validation import check_problem_size
+    from ._validation import check_gate_count
     from .io import save_model
+    from .patterns import SinglePatternWarning
 
     if args.data is None:
         dataset = "iris" if args.task == "classification" else "planted_regression"
@@ -634,12 +660,13 @@ def _run_fit(args: argparse.Namespace) -> int:
     X, categories, encoded = encode_features(table, features)
     n_classes = len(set(y.tolist())) if task == "classification" else 0
     n_outputs = n_classes if n_classes > 2 else 1  # one score column per class beyond two
-    check_problem_size(X.shape[0], X.shape[1] + 1, args.n_gates, n_outputs=n_outputs)
+    check_gate_count(args.n_gates, X.shape[0], X.shape[1] + 1, n_outputs=n_outputs)
 
     estimator = _make_estimator(args.model, task, args)
     name = type(estimator).__name__
     model = estimator
     if args.scale:
+        _check_standardisable(X, encoded)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -655,6 +682,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         model.fit(X, y)
     seconds = time.perf_counter() - start
     for warning in caught:  # one line each, without the source line Python would print
+        if issubclass(warning.category, SinglePatternWarning):
+            continue  # said below (_useless_fit), with the column names
         text = " ".join(str(warning.message).split())
         print(f"warning: {warning.category.__name__}: {text}", file=sys.stderr)
     score = model.score(X, y)
@@ -698,6 +727,24 @@ def _run_fit(args: argparse.Namespace) -> int:
     for message in _useless_fit(estimator, task, score, y, X, encoded, args):
         print(f"warning: {message}", file=sys.stderr)
     return 0
+
+
+def _check_standardisable(X, names) -> None:
+    """CliError naming the first column whose standardisation overflows: the scaler sums the
+    squared deviations, beyond the range of float64 for values near 1e154 and above."""
+    import numpy as np
+
+    limit = np.sqrt(np.finfo(np.float64).max / (4 * X.shape[0]))
+    big = np.max(np.abs(X), axis=0)
+    if np.all(big <= limit):
+        return
+    j = int(np.argmax(big > limit))
+    raise CliError(
+        f"column {names[j]!r} has values up to {big[j]:.3g}: standardising it (StandardScaler) "
+        f"squares them beyond the range of float64 (max {np.finfo(np.float64).max:.2g}). Divide "
+        "the column by a power of ten, or pass --no-scale (the gated ReLU estimators rescale "
+        "such data exactly)."
+    )
 
 
 def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
@@ -839,6 +886,8 @@ def _feature_columns(table: Table, model, names, categories) -> list[str]:
         expected = len(names)
         if all(name in table.columns for name in names):
             return names
+        if len(table.columns) == expected:
+            _check_renamed(table, names)
     elif categories:
         expected = None
     if len(table.columns) == expected:
@@ -848,6 +897,46 @@ def _feature_columns(table: Table, model, names, categories) -> list[str]:
     raise CliError(
         f"{table.source} has columns {', '.join(map(repr, table.columns))}; the model expects "
         f"{expected} feature columns{named}.{hint}"
+    )
+
+
+def _nfc(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name)
+
+
+def _code_points(name: str) -> str:
+    return " ".join(f"U+{ord(ch):04X}" for ch in name)
+
+
+def _check_renamed(table: Table, names: list) -> None:
+    """CliError when the CSV shares some, not all, of the model's feature names: its columns
+    must not be taken by position (a column ``t`` read as the model's ``c``). Names that differ
+    only in their Unicode form (NFC vs NFD) are explained."""
+    columns = table.columns
+    missing = [name for name in names if name not in columns]
+    lookalikes = {name: col for name in missing for col in columns
+                  if col != name and _nfc(col) == _nfc(name)}
+    if lookalikes:
+        pairs = "; ".join(
+            f"the CSV's {col!r} ({_code_points(col)}) and the model's {name!r} "
+            f"({_code_points(name)})" for name, col in lookalikes.items())
+        raise CliError(
+            f"{table.source}: column names look alike but are different Unicode strings: "
+            f"{pairs}. One is composed (NFC), the other decomposed (NFD); write the header in "
+            "the form the model was fitted with (e.g. unicodedata.normalize('NFC', name)).")
+    if len(missing) == len(names):
+        return  # no name in common: the columns are taken by position
+    extra = [col for col in columns if col not in names]
+    raise CliError(
+        f"{table.source} has columns {', '.join(map(repr, columns))}, but the model's feature "
+        f"columns are {', '.join(map(repr, names))}: {', '.join(map(repr, missing))} "
+        f"{'is' if len(missing) == 1 else 'are'} missing"
+        + (f" and {', '.join(map(repr, extra))} {'is' if len(extra) == 1 else 'are'} not a "
+           "feature of the model" if extra else "")
+        + ". Name the columns as in training (or give them names the model does not use, to "
+        "take them by position)."
     )
 
 

@@ -24,10 +24,18 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_positive
-from .estimators import GatedBase, decode_scores, default_tol, drop_unweighted, encode_labels
+from .estimators import (
+    GatedBase,
+    decode_scores,
+    default_tol,
+    drop_unweighted,
+    encode_labels,
+    no_probabilities,
+)
 from .group_lasso import GroupLassoResult, _check_init, _check_problem, _run, _tolerance, make_problem
 from .network import ReLUNetwork, relu_network_from_coef
 from .problem import Problem
@@ -364,6 +372,10 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         """Network output: (n_samples,) for two classes (positive for ``classes_[1]``), else
         (n_samples, n_classes)."""
         return self._forward(X)
+
+    @available_if(no_probabilities)
+    def predict_proba(self, X):  # pragma: no cover - never available (see no_probabilities)
+        raise NotImplementedError
 
     def predict(self, X):
         """Predicted class labels (sign of the score for two classes, arg max otherwise)."""

@@ -25,6 +25,7 @@ How one fit works:
 from __future__ import annotations
 
 import numbers
+import reprlib
 from types import SimpleNamespace
 
 import jax
@@ -115,7 +116,10 @@ def _check_splits(cv, X, y, classifier: bool) -> list:
         raise error(f"Invalid cv={cv!r}: {exc}") from exc
     if not splits:
         raise ValueError(f"Invalid cv={cv!r}: it produced no train/test split.")
-    for k, (train, test) in enumerate(splits):
+    n = X.shape[0]
+    for k, pair in enumerate(splits):
+        splits[k] = train, test = tuple(_split_index(idx, n, cv, k, part)
+                                        for idx, part in zip(pair, ("training", "test")))
         if train.size == 0 or test.size == 0:
             raise ValueError(
                 f"Invalid cv={cv!r}: split {k} has {train.size} training and {test.size} test "
@@ -124,17 +128,72 @@ def _check_splits(cv, X, y, classifier: bool) -> list:
     return splits
 
 
+def _split_index(idx: np.ndarray, n: int, cv, k: int, part: str) -> np.ndarray:
+    """Row indices in ``[0, n)`` of one side of split ``k`` (a boolean mask of length n too)."""
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise ValueError(f"Invalid cv={reprlib.repr(cv)}: the {part} mask of split {k} has shape "
+                             f"{idx.shape}; a boolean mask needs one entry per sample, ({n},).")
+        return np.flatnonzero(idx)
+    if idx.size == 0:
+        return idx.astype(np.intp)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"Invalid cv={reprlib.repr(cv)}: the {part} indices of split {k} must be a 1-d "
+                         f"array of integers; got {idx.dtype} of shape {idx.shape}.")
+    if idx.min() < 0 or idx.max() >= n:
+        bad = int(idx.max() if idx.max() >= n else idx.min())
+        raise ValueError(f"Invalid cv={reprlib.repr(cv)}: split {k} has {part} index {bad}, outside the "
+                         f"{n} samples (indices 0 to {n - 1}).")
+    return idx
+
+
+def fold_scorer(estimator, X, y, loss="squared"):
+    """``score(coef, gates, classes, test, w_test)`` of a fold's network with the scikit-learn
+    scorer ``estimator.scoring`` (greater is better) on the rows ``test`` of ``X`` (n, p) and
+    ``y``, or None for ``scoring=None``. The network is scored as a fitted
+    :class:`~gatedrelu.GatedReLURegressor` (or classifier with ``loss`` and the fold's
+    ``classes``) of these coefficients and gates, so every scorer name and callable works."""
+    scoring = getattr(estimator, "scoring", None)
+    if scoring is None:
+        return None
+    if isinstance(scoring, (list, tuple, set, dict)):
+        raise ValueError(f"Invalid scoring={scoring!r}: alpha is chosen by one metric; give a "
+                         "scorer name (e.g. 'r2', 'neg_log_loss') or a callable.")
+    from sklearn.metrics import check_scoring
+
+    from .estimators import GatedReLUClassifier, GatedReLURegressor
+
+    classifier = is_classifier(estimator)
+    cls = GatedReLUClassifier if classifier else GatedReLURegressor
+    params = dict(fit_intercept=estimator.fit_intercept, **({"loss": loss} if classifier else {}))
+    try:
+        scorer = check_scoring(cls(**params), scoring=scoring)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Invalid scoring={scoring!r}: {' '.join(str(exc).split())}") from exc
+
+    def score(coef, gates, classes, test, w_test):
+        view = cls(**params)
+        view.coef_, view.gates_, view.n_features_in_ = coef, gates, X.shape[1]
+        if classes is not None:
+            view.classes_ = classes
+        kwargs = {} if w_test is None else {"sample_weight": w_test}
+        return float(scorer(view, X[test], y[test], **kwargs))
+
+    return score
+
+
 # --------------------------------------------------------------------------- one fold
 
 
 def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter,
-                 sample_weight=None, penalty="group_l2", loss="squared"):
+                 sample_weight=None, penalty="group_l2", loss="squared", scorer=None):
     """Validation scores of one fold along the path, shape (n_alphas,).
 
     ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
     "classification" (``y`` the labels, re-coded for ``loss`` on the fold's training rows as
     :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
     fold's training rows are weighted in the loss and its validation score is the weighted one.
+    ``scorer`` (a :func:`fold_scorer`) replaces the default score (greater is better).
     """
     w_test = None if sample_weight is None else sample_weight[test]
     if sample_weight is not None:  # zero weights are removed rows (see drop_unweighted)
@@ -144,8 +203,8 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
                              "training rows has sample_weight 0.")
     w_train = None if sample_weight is None else sample_weight[train]
     Xb_train, Xb_test = Xb[train], Xb[test]
+    fold = SimpleNamespace()
     if task == "classification":
-        fold = SimpleNamespace()
         try:
             T_train = encode_labels(fold, y[train], loss).astype(Xb.dtype)
         except ValueError as exc:
@@ -165,6 +224,10 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     masks_test = gate_masks(Xb_test, patterns.gates)
     scores = np.empty(len(results))
     for k, res in enumerate(results):
+        if scorer is not None:
+            scores[k] = scorer(res.coef, patterns.gates, getattr(fold, "classes_", None), test,
+                               w_test)
+            continue
         with jax.enable_x64(True):
             pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
         if task == "classification":
@@ -205,7 +268,9 @@ class _GatedReLUCVBase(GatedBase):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        scoring=None,
     ):
+        self.scoring = scoring
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.feature_weight = feature_weight
@@ -268,21 +333,23 @@ class _GatedReLUCVBase(GatedBase):
             else:  # y is orthogonal to every masked feature: U = 0 for every alpha (as LassoCV)
                 alphas = np.full(self.n_alphas, np.finfo(np.float64).resolution)
         task = self._task
+        scorer = fold_scorer(self, X, y, loss)
         paths = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")(
             delayed(_fold_scores)(
                 task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter, w,
-                penalty, loss,
+                penalty, loss, scorer,
             )
             for train, test in splits
         )
         path = np.stack(paths, axis=1)  # (n_alphas, n_folds)
         mean = path.mean(axis=1)
         # argmin/argmax return the first best index: the largest alpha among ties
-        best = int(np.argmax(mean) if task == "classification" else np.argmin(mean))
+        higher = task == "classification" or scorer is not None
+        best = int(np.argmax(mean) if higher else np.argmin(mean))
 
         self.alphas_ = alphas
         self.alpha_ = float(alphas[best])
-        if task == "classification":
+        if higher:
             self.score_path_ = path
         else:
             self.mse_path_ = path
@@ -357,6 +424,11 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"``, as in
         :class:`~gatedrelu.GatedReLURegressor`.
+    scoring : str, callable or None, default=None
+        How the folds score each ``alpha``: None is the validation mean squared error (the
+        smallest wins); otherwise a scikit-learn scorer name (``"r2"``,
+        ``"neg_mean_absolute_error"``, ...) or a callable ``scorer(estimator, X, y)``, greater is
+        better, applied to each fold's network as a fitted :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -366,7 +438,9 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         The grid, in decreasing order.
     mse_path_ : ndarray of shape (n_alphas, n_folds)
         Validation mean squared error of every ``alpha`` (row) on every fold (column); with
-        several outputs, averaged uniformly over them.
+        several outputs, averaged uniformly over them (``scoring=None`` only).
+    score_path_ : ndarray of shape (n_alphas, n_folds)
+        With ``scoring``: its value for every ``alpha`` and fold.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
         Group-lasso coefficients of the refit on all the data at ``alpha_``.
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
@@ -502,6 +576,11 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
         The loss, as in :class:`~gatedrelu.GatedReLUClassifier`: ``"logistic"`` for two classes,
         ``"multinomial"`` (softmax cross-entropy) for any number; both give ``predict_proba``.
         The folds, the automatic grid's ``alpha_max`` and the refit use it.
+    scoring : str, callable or None, default=None
+        How the folds score each ``alpha`` (greater is better): None is the accuracy; otherwise a
+        scikit-learn scorer name (``"neg_log_loss"`` with a probabilistic ``loss``,
+        ``"balanced_accuracy"``, ...) or a callable ``scorer(estimator, X, y)``, applied to each
+        fold's network as a fitted :class:`~gatedrelu.GatedReLUClassifier`.
 
     Attributes
     ----------
@@ -510,8 +589,8 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
     alphas_ : ndarray of shape (n_alphas,)
         The grid, in decreasing order.
     score_path_ : ndarray of shape (n_alphas, n_folds)
-        Validation accuracy of every ``alpha`` (row) on every fold (column); also readable as
-        ``scores_path_``.
+        Validation accuracy (or ``scoring``) of every ``alpha`` (row) on every fold (column);
+        also readable as ``scores_path_``.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_classes)
@@ -563,12 +642,13 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
         l1_ratio=1.0,
         feature_weight=None,
         loss="squared",
+        scoring=None,
     ):
         super().__init__(
             n_gates, alphas=alphas, n_alphas=n_alphas, eps=eps, cv=cv,
             fit_intercept=fit_intercept, gates=gates, solver=solver, tol=tol, max_iter=max_iter,
             n_jobs=n_jobs, random_state=random_state, verbose=verbose, penalty=penalty,
-            l1_ratio=l1_ratio, feature_weight=feature_weight,
+            l1_ratio=l1_ratio, feature_weight=feature_weight, scoring=scoring,
         )
         self.loss = loss
 

@@ -16,9 +16,12 @@ Each process passes the masks of *its* rows, ``gate_masks(X_local, gates)`` (or
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-from ._validation import as_float_array, check_int, check_positive
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._validation import as_float_array, check_int, check_positive, check_targets
 from .operator import pack_masks
 from .patterns import gate_masks
 from .solvers._sharding import check_devices, make_mesh
@@ -35,15 +38,17 @@ def local_masks(X_local, gates, *, packed: bool = True) -> np.ndarray:
 
 class DistributedResult(dict):
     """``coef`` (P, d[, c]) (the same on every process), ``objective``, ``dual_gap`` (certified,
-    ``docs/math.md``), ``relative_gap``, ``n_iter``, ``converged``, ``status``, ``lipschitz``;
-    keys, also readable as attributes."""
+    ``docs/math.md``), ``relative_gap``, ``n_iter``, ``converged``, ``status``, ``lipschitz``
+    (None when data far from unit scale make it unrepresentable); keys, also readable as
+    attributes."""
 
     __getattr__ = dict.__getitem__
 
 
-def _exchange_shapes(X, M, y):
+def _exchange_shapes(X, M, y, y_error=None):
     """Every process's ``(n_local, d, P, c, packed, itemsize)``; a ValueError naming the
-    processes whose data disagree with process 0 (raised on every process, so none waits)."""
+    processes whose data disagree with process 0, or whose targets are invalid (``y_error``, the
+    message of this process's own), raised on every process, so none waits."""
     import jax
     from jax.experimental import multihost_utils
 
@@ -51,10 +56,19 @@ def _exchange_shapes(X, M, y):
     n = X.shape[0]
     packed = int(M.dtype == np.uint8)
     P = M.shape[1]
-    mine = np.array([n, X.shape[1], P, c, packed, X.dtype.itemsize], np.int64)
+    mine = np.array([n, X.shape[1], P, c, packed, X.dtype.itemsize, y_error is None], np.int64)
     if jax.process_count() == 1:
-        return mine[None]
+        if y_error is not None:
+            raise ValueError(y_error)
+        return mine[None, :-1]
     table = np.asarray(multihost_utils.process_allgather(mine)).reshape(jax.process_count(), -1)
+    if y_error is not None:
+        raise ValueError(f"process {jax.process_index()}: {y_error}")
+    invalid = [pid for pid, row in enumerate(table) if not row[-1]]
+    if invalid:
+        raise ValueError(f"the targets of process(es) {', '.join(map(str, invalid))} are "
+                         "invalid (each of them raised the reason).")
+    table = table[:, :-1]
     names = ("n_samples", "n_features", "n_patterns", "n_outputs", "packed masks", "itemsize")
     bad = []
     for pid, row in enumerate(table):
@@ -93,7 +107,19 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     Returns
     -------
     DistributedResult
-        The same on every process.
+        The same on every process. Data far from unit scale are solved exactly rescaled by
+        powers of two (:mod:`gatedrelu.problem.scaling`, from the RMS over all processes), as
+        :func:`gatedrelu.solve_group_lasso` does.
+
+    Raises
+    ------
+    ValueError
+        Non-finite ``X_local`` or ``y_local``, shapes that disagree (naming the process).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the certified relative gap is above ``tol`` at the end (the message gives it).
     """
     import jax
     import jax.numpy as jnp
@@ -105,10 +131,15 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     from .solvers.fista import STATUS, fista_run
 
     X = as_float_array(X_local, "X_local")
-    y = np.ascontiguousarray(np.asarray(y_local, X.dtype))
+    y = np.asarray(y_local)
     M = np.ascontiguousarray(np.asarray(masks_local))
     if M.ndim != 2 or M.dtype not in (np.bool_, np.uint8):
         raise ValueError(f"masks_local must be bool (n_local, P) or packed uint8; got {M.dtype} {M.shape}.")
+    try:  # finite, numeric; a process with bad targets says so to the others (no one waits)
+        y, y_error = np.ascontiguousarray(check_targets(y, X.shape[0], X.dtype)), None
+    except ValueError as exc:
+        y_error = str(exc)
+        y = np.zeros(X.shape[0], X.dtype)
     rows = M.shape[0] * 8 if M.dtype == np.uint8 else M.shape[0]
     if y.shape[0] != X.shape[0] or rows != (X.shape[0] if M.dtype == bool else -(-X.shape[0] // 8) * 8):
         raise ValueError(
@@ -118,7 +149,7 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     alpha = check_positive(alpha, "alpha")
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter")
-    table = _exchange_shapes(X, M, y)
+    table = _exchange_shapes(X, M, y, y_error)
     nproc = table.shape[0]
     if mesh is None:
         mesh = make_mesh((nproc, jax.local_device_count()))
@@ -142,6 +173,14 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
     datafit = get_datafit(loss)
     pen = make_penalty(penalty)
     datafit.check_targets(y)
+    # data far from unit scale are solved exactly rescaled, as solve_group_lasso does
+    scaling, pen = _global_scaling(X, y, datafit, pen)
+    if not scaling.identity:
+        X = (X / X.dtype.type(scaling.sx)).astype(X.dtype)
+        y = (y / X.dtype.type(scaling.sy)).astype(X.dtype)
+        alpha = alpha * scaling.alpha_factor
+        if lipschitz is not None:
+            lipschitz = lipschitz * scaling.lipschitz_factor
     c_shape = y.shape[1:]
     U_shape = (P, d) + c_shape
     extra = (None,) * len(c_shape)
@@ -162,6 +201,41 @@ def solve_distributed(X_local, y_local, masks_local, alpha, *, mesh=None, tol: f
         coef = np.asarray(multihost_utils.process_allgather(state.U, tiled=True))
         F, gap = float(state.F), float(state.gap)
         code = int(state.status)
-    return DistributedResult(coef=coef, objective=F, dual_gap=gap,
-                             relative_gap=gap / F if F > 0 else 0.0, n_iter=int(state.n_iter),
-                             converged=code == 1, status=STATUS[code], lipschitz=float(state.L))
+    relative = gap / F if F > 0 else 0.0  # of the scaled problem: exact (powers of two)
+    converged = code == 1 and np.isfinite(F) and np.isfinite(gap)
+    L = float(state.L) * scaling.sx * scaling.sx  # None when not representable
+    L = L if np.isfinite(L) and L > 0 else None
+    result = DistributedResult(
+        coef=np.asarray(scaling.coef_from_scaled(coef), dtype=dt),
+        objective=F * scaling.objective_factor, dual_gap=gap * scaling.objective_factor,
+        relative_gap=relative, n_iter=int(state.n_iter), converged=bool(converged),
+        status=STATUS[code], lipschitz=L)
+    if not converged:
+        warnings.warn(
+            f"solve_distributed stopped ({STATUS[code]}) after {result.n_iter} of max_iter="
+            f"{max_iter} iterations with duality gap {result.dual_gap:.3e} (relative "
+            f"{relative:.3e} > tol={tol:.1e}). To fix: increase max_iter; loosen tol; "
+            "standardise X (StandardScaler).",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _global_scaling(X, y, datafit, penalty):
+    """The exact power-of-two rescaling (:func:`gatedrelu.problem.scaling.choose_scaling`) of
+    the data of all processes: every process computes the same one from the gathered RMS."""
+    import jax
+
+    from .problem.scaling import choose_scaling, root_mean_square
+
+    scalable = getattr(datafit, "scalable_targets", False)
+    stats = np.array([root_mean_square(X), root_mean_square(y) if scalable else 0.0,
+                      float(np.max(np.abs(y))) if scalable and y.size else 0.0])
+    if jax.process_count() > 1:  # every process holds n_local rows: RMS of the RMS values
+        from jax.experimental import multihost_utils
+
+        table = np.asarray(multihost_utils.process_allgather(stats)).reshape(-1, 3)
+        stats = np.array([root_mean_square(table[:, 0]), root_mean_square(table[:, 1]),
+                          table[:, 2].max()])
+    return choose_scaling(stats[0], stats[1], stats[2], penalty, X.dtype, scalable)

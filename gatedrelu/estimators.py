@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._validation import (
+    check_gate_count,
     check_int,
     check_nonnegative,
     check_option,
@@ -29,7 +30,7 @@ from .problem.datafits.logistic import softplus
 from .problem.datafits.multinomial import log_softmax
 from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
-from .patterns import activation_patterns, gate_masks, sample_gates
+from .patterns import SinglePatternWarning, activation_patterns, gate_masks, sample_gates
 
 __all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol", "CLASSIFIER_LOSSES"]
 
@@ -65,6 +66,7 @@ class GatedBase(BaseEstimator):
         """User gates (validated) or ``n_gates`` Gaussian gates from ``random_state``."""
         d = Xb.shape[1]
         if self.gates is None:
+            check_gate_count(self.n_gates, Xb.shape[0], d, Xb.dtype)  # before allocating
             return sample_gates(d, self.n_gates, random_state=self.random_state, dtype=Xb.dtype)
         G = np.asarray(self.gates)
         if G.dtype == object or not (np.issubdtype(G.dtype, np.number) or G.dtype == bool):
@@ -83,7 +85,9 @@ class GatedBase(BaseEstimator):
     def _patterns(self, X: np.ndarray):
         self._validate_gate_params()
         Xb = add_bias(X, self.fit_intercept)
-        return Xb, activation_patterns(Xb, self._make_gates(Xb))
+        patterns = activation_patterns(Xb, self._make_gates(Xb))
+        warn_single_pattern(patterns, X)
+        return Xb, patterns
 
     def _bias(self, X) -> np.ndarray:
         return add_bias(X, self.fit_intercept)
@@ -534,3 +538,36 @@ def decode_scores(classes, scores) -> np.ndarray:
     if scores.ndim == 1:
         return classes[(scores > 0).astype(int)]
     return classes[np.argmax(scores, axis=1)]
+
+
+def warn_single_pattern(patterns, X) -> None:
+    """A :class:`~gatedrelu.patterns.SinglePatternWarning` when every gate gives the same
+    activation pattern on ``X`` (n_samples, n_features): the network is then a linear model."""
+    if patterns.n_patterns != 1 or patterns.n_gates < 2:
+        return
+    import warnings
+
+    std = X.std(axis=0)
+    offset = np.abs(X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    j = int(np.argmax(offset))
+    warnings.warn(
+        f"all {patterns.n_gates} gates give the same activation pattern on the training data, "
+        "so the network is a linear model. "
+        + (f"The features are far from zero (feature {j}: mean {X[:, j].mean():.3g}, standard "
+           f"deviation {std[j]:.3g}), which puts every sample on the same side of every gate: "
+           "standardise X (e.g. StandardScaler)." if offset[j] > 10 else
+           "Sample more gates (n_gates) or add a bias (fit_intercept=True)."),
+        SinglePatternWarning,
+        stacklevel=4,
+    )
+
+
+def no_probabilities(estimator) -> bool:
+    """The ``available_if`` check of ``predict_proba`` on the squared-loss classifiers (MKL,
+    convex ReLU): never available; the AttributeError's cause says why and what has them."""
+    raise AttributeError(
+        f"{type(estimator).__name__} has no predict_proba: it fits the squared loss on +1/-1 "
+        "codes, whose scores are not probabilities. Use GatedReLUClassifier(loss='logistic') "
+        "(two classes) or loss='multinomial' for probabilities, or wrap this estimator in "
+        "sklearn.calibration.CalibratedClassifierCV."
+    )

@@ -34,6 +34,7 @@ from ._validation import (
     check_targets,
 )
 from .operator import power_lipschitz, use_packed
+from .patterns import check_patterns
 from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, make_penalty
 from .problem.scaling import rescale
 from .solvers import REGISTRY, SOLVERS as _SOLVERS
@@ -146,6 +147,7 @@ def _masks_of(patterns, n_samples: int, packed: bool = False) -> np.ndarray:
 def _check_problem(X, y, patterns, packed=False):
     X = as_float_array(X, "X")
     y = check_targets(y, X.shape[0], X.dtype)  # the computation follows X's dtype
+    check_patterns(patterns, X)
     return X, y, _masks_of(patterns, X.shape[0], packed)
 
 
@@ -332,7 +334,9 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
             lipschitz = out.lipschitz * scaling.sx * scaling.sx
         lipschitz = float(lipschitz) if np.isfinite(lipschitz) and lipschitz > 0 else None
     finite = cert.finite and np.isfinite(objective) and np.all(np.isfinite(coef))
-    converged = bool(finite and dual_gap <= tol * objective and cert.relative_violation <= tol)
+    # the relative gap of the scaled problem is exact (powers of two), also when F underflows
+    converged = bool(finite and cert.dual_gap <= tol * cert.objective
+                     and cert.relative_violation <= tol)
     violation = cert.constraint_violation * scaling.sy
     if multipliers is not None and not scaling.identity:
         out.info["multipliers"] = np.asarray(multipliers) * problem.X.dtype.type(scaling.sy)

@@ -55,7 +55,12 @@ holds a pipeline. Archive entries:
 ``attr.<name>.<field>``
     One field of an :class:`~gatedrelu.patterns.ActivationPatterns` attribute.
 
-Anything else in an estimator (a Generator, a callable, a nested estimator) cannot be saved:
+``attr.<name>.`` followed by the entries above
+    A fitted estimator of :data:`ESTIMATORS` held as an attribute (``best_estimator_`` of the
+    MKL path CV estimators), one level deep: its metadata object has ``"kind": "estimator"``
+    and the ``estimator``, ``params``, ``array_params`` and ``attributes`` of an estimator.
+
+Anything else in an estimator (a Generator, a callable, a deeper nested estimator) cannot be saved:
 :func:`save_model` raises a ``TypeError`` naming the attribute, so every file written can be
 read back. Array-likes that are not numpy arrays (JAX arrays) are saved as, and load as, numpy
 arrays. A ``random_state`` given as a Generator is saved as ``None`` with a warning: it only
@@ -120,6 +125,8 @@ ESTIMATORS = {
     "MKLClassifier": "gatedrelu.mkl_estimators",
     "ConvexReLURegressor": "gatedrelu.convex_relu",
     "ConvexReLUClassifier": "gatedrelu.convex_relu",
+    "MKLPathRegressorCV": "gatedrelu.mkl_path_cv",
+    "MKLPathClassifierCV": "gatedrelu.mkl_path_cv",
 }
 #: Transformers that may precede an estimator of :data:`ESTIMATORS` in a saved ``Pipeline``.
 TRANSFORMERS = {"StandardScaler": "sklearn.preprocessing"}
@@ -140,6 +147,9 @@ _METADATA_KEY = "metadata"
 _ARRAY_DTYPE_KINDS = "biufcSU"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATTERN_FIELDS = tuple(f.name for f in dataclasses.fields(ActivationPatterns))
+#: Leading axes of ``coef_`` before (n_patterns, n_features): the convex ReLU estimators store
+#: the two weight sets ``[V, W]`` of every pattern, shape (2, P, d[, c]).
+_COEF_LEAD = {"ConvexReLURegressor": (2,), "ConvexReLUClassifier": (2,)}
 
 
 class ModelFileError(ValueError):
@@ -252,8 +262,10 @@ def _check_saveable(est, table: dict, where: str) -> None:
         )
 
 
-def _encode_estimator(estimator, prefix: str, arrays: dict) -> dict:
-    """``params``, ``array_params`` and ``attributes`` of one estimator; arrays into ``arrays``."""
+def _encode_estimator(estimator, prefix: str, arrays: dict, nested_ok: bool = True) -> dict:
+    """``params``, ``array_params`` and ``attributes`` of one estimator; arrays into ``arrays``;
+    with ``nested_ok``, an attribute may be a fitted estimator of :data:`ESTIMATORS` (one level:
+    ``best_estimator_`` of the MKL path CV estimators)."""
     params = estimator.get_params(deep=False)
     json_params, array_params = {}, []
     for key, value in params.items():
@@ -278,12 +290,13 @@ def _encode_estimator(estimator, prefix: str, arrays: dict) -> dict:
         if key in params:
             continue
         _check_attribute_name(key, type(estimator), params, TypeError)
-        attributes[key] = _encode_attribute(key, value, arrays, prefix)
+        attributes[key] = _encode_attribute(key, value, arrays, prefix, nested_ok)
     return {"estimator": type(estimator).__name__, "params": json_params,
             "array_params": array_params, "attributes": attributes}
 
 
-def _encode_attribute(key: str, value, arrays: dict, prefix: str = "") -> dict:
+def _encode_attribute(key: str, value, arrays: dict, prefix: str = "",
+                      nested_ok: bool = False) -> dict:
     """Metadata entry of one fitted attribute; its arrays go into ``arrays``."""
     what = f"attribute {key!r}"
     entry = f"{prefix}attr.{key}"
@@ -317,9 +330,13 @@ def _encode_attribute(key: str, value, arrays: dict, prefix: str = "") -> dict:
             "value": _json_value(value, what),
             "tuple": isinstance(value, tuple),
         }
+    name = type(value).__name__
+    if nested_ok and name in ESTIMATORS and _class_of(name) is type(value):
+        return {"kind": "estimator", **_encode_estimator(value, f"{entry}.", arrays, False)}
     raise TypeError(
         f"Cannot save {what} of type {type(value).__name__}: a model file holds arrays, "
-        "ActivationPatterns, None, scalars and JSON lists/dicts only."
+        "ActivationPatterns, None, scalars, JSON lists/dicts and (one level deep) fitted "
+        "gatedrelu estimators only."
     )
 
 
@@ -599,29 +616,7 @@ def _expected_entries(metadata: dict, path) -> set:
     """Names of every array entry the metadata describes."""
     keys = set()
     for prefix, spec, _ in _estimator_specs(metadata, path):
-        _require(spec, "params", dict, path)
-        for key in _require(spec, "array_params", list, path):
-            if not isinstance(key, str) or not _NAME_RE.match(key):
-                raise ModelFileError(f"{path}: array_params must be a list of names.")
-            keys.add(f"{prefix}param.{key}")
-        for key, attr in _require(spec, "attributes", dict, path).items():
-            if not isinstance(attr, dict) or "kind" not in attr:
-                raise ModelFileError(f"{path}: the metadata of attribute {key!r} has no 'kind'.")
-            if not isinstance(key, str) or not _NAME_RE.match(key):
-                raise ModelFileError(
-                    f"{path}: Attribute name {key!r} cannot be stored in or restored from a "
-                    "model file."
-                )
-            if attr["kind"] in ("numpy_scalar", "array", "object_str_array"):
-                keys.add(f"{prefix}attr.{key}")
-            elif attr["kind"] == "activation_patterns":
-                fields = attr.get("fields")
-                if not isinstance(fields, list) or sorted(fields) != sorted(_PATTERN_FIELDS):
-                    raise ModelFileError(
-                        f"{path}: attribute {key!r} has ActivationPatterns fields {fields!r}; "
-                        f"expected {list(_PATTERN_FIELDS)}."
-                    )
-                keys.update(f"{prefix}attr.{key}.{f}" for f in _PATTERN_FIELDS)
+        _spec_entries(prefix, spec, path, keys, nested_ok=True)
     described = metadata.get("arrays")
     if described is not None:
         if not isinstance(described, dict):
@@ -633,6 +628,39 @@ def _expected_entries(metadata: dict, path) -> set:
                 f"{', '.join(map(repr, odd[:5]))}."
             )
     return keys
+
+
+def _spec_entries(prefix: str, spec: dict, path, keys: set, nested_ok: bool) -> None:
+    """Add the array entries of one estimator's metadata ``spec`` to ``keys``."""
+    _require(spec, "params", dict, path)
+    for key in _require(spec, "array_params", list, path):
+        if not isinstance(key, str) or not _NAME_RE.match(key):
+            raise ModelFileError(f"{path}: array_params must be a list of names.")
+        keys.add(f"{prefix}param.{key}")
+    for key, attr in _require(spec, "attributes", dict, path).items():
+        if not isinstance(attr, dict) or "kind" not in attr:
+            raise ModelFileError(f"{path}: the metadata of attribute {key!r} has no 'kind'.")
+        if not isinstance(key, str) or not _NAME_RE.match(key):
+            raise ModelFileError(
+                f"{path}: Attribute name {key!r} cannot be stored in or restored from a "
+                "model file."
+            )
+        if attr["kind"] in ("numpy_scalar", "array", "object_str_array"):
+            keys.add(f"{prefix}attr.{key}")
+        elif attr["kind"] == "activation_patterns":
+            fields = attr.get("fields")
+            if not isinstance(fields, list) or sorted(fields) != sorted(_PATTERN_FIELDS):
+                raise ModelFileError(
+                    f"{path}: attribute {key!r} has ActivationPatterns fields {fields!r}; "
+                    f"expected {list(_PATTERN_FIELDS)}."
+                )
+            keys.update(f"{prefix}attr.{key}.{f}" for f in _PATTERN_FIELDS)
+        elif attr["kind"] == "estimator":
+            if not nested_ok:
+                raise ModelFileError(
+                    f"{path}: attribute {key!r} is an estimator inside a nested estimator; a "
+                    "model file nests one level only.")
+            _spec_entries(f"{prefix}attr.{key}.", attr, path, keys, nested_ok=False)
 
 
 def _build(metadata: dict, arrays: dict, path):
@@ -669,7 +697,7 @@ def _build(metadata: dict, arrays: dict, path):
     return pipeline
 
 
-def _build_one(spec: dict, table: dict, prefix: str, arrays: dict, path):
+def _build_one(spec: dict, table: dict, prefix: str, arrays: dict, path, nested_ok=True):
     cls = _class_of(spec.get("estimator"), table, path)
     params = dict(_require(spec, "params", dict, path))
     for key in _require(spec, "array_params", list, path):
@@ -686,12 +714,12 @@ def _build_one(spec: dict, table: dict, prefix: str, arrays: dict, path):
     _call_validation(estimator, path, cls.__name__)
     for key, attr in _require(spec, "attributes", dict, path).items():
         _check_attribute_name(key, cls, known, lambda msg: ModelFileError(f"{path}: {msg}"))
-        setattr(estimator, key, _decode_attribute(key, attr, prefix, arrays, path))
+        setattr(estimator, key, _decode_attribute(key, attr, prefix, arrays, path, nested_ok))
     _check_fitted_state(estimator, path)
     return estimator
 
 
-def _decode_attribute(key: str, spec: dict, prefix: str, arrays: dict, path):
+def _decode_attribute(key: str, spec: dict, prefix: str, arrays: dict, path, nested_ok=False):
     kind = spec["kind"]
     entry = f"{prefix}attr.{key}"
     if kind == "none":
@@ -717,7 +745,14 @@ def _decode_attribute(key: str, spec: dict, prefix: str, arrays: dict, path):
             raise ModelFileError(f"{path}: attribute {key!r} should be a unicode array.")
         return arr.astype(object)
     if kind == "activation_patterns":
-        return ActivationPatterns(**{f: arrays[f"{entry}.{f}"] for f in _PATTERN_FIELDS})
+        try:
+            return ActivationPatterns(**{f: arrays[f"{entry}.{f}"] for f in _PATTERN_FIELDS})
+        except ValueError as exc:  # fields that disagree in their numbers of patterns
+            raise ModelFileError(f"{path}: attribute {key!r} is inconsistent: {exc}") from exc
+    if kind == "estimator" and nested_ok:
+        nested = _build_one(spec, ESTIMATORS, f"{entry}.", arrays, path, nested_ok=False)
+        _probe(nested, path)
+        return nested
     raise ModelFileError(f"{path}: attribute {key!r} has unknown kind {kind!r}.")
 
 
@@ -855,10 +890,12 @@ def _check_patterns(p: ActivationPatterns, est, where: str) -> None:
                 f"column) disagrees with the {d}-dimensional gates."
             )
     coef = getattr(est, "coef_", None)
-    if isinstance(coef, np.ndarray) and coef.ndim >= 2 and coef.shape[:2] != (P, d):
+    lead = _COEF_LEAD.get(type(est).__name__, ())
+    need = (*lead, P, d)
+    if isinstance(coef, np.ndarray) and coef.ndim >= 2 and coef.shape[:len(need)] != need:
         raise ModelFileError(
             f"{where}.coef_ has shape {coef.shape}; {P} patterns of {d}-dimensional gates "
-            f"need ({P}, {d}, ...)."
+            f"need ({', '.join(map(str, need))}, ...)."
         )
 
 

@@ -239,6 +239,23 @@ def ntk_kernel(X, X2=None) -> np.ndarray:
         X2 = as_float_array(X2, "X2", dtype=X.dtype)
         if X2.shape[1] != X.shape[1]:
             raise ValueError(f"X2 has {X2.shape[1]} features but X has {X.shape[1]}.")
+    # K(cX) = c^2 K(X): data far from unit scale go through a power-of-two rescaling, exact,
+    # so that dot products and norms neither overflow (inputs near 1e200) nor underflow
+    big_x, big_2 = float(np.max(np.abs(X))), 0.0 if X2 is None else float(np.max(np.abs(X2)))
+    big, name = (big_2, "X2") if big_2 > big_x else (big_x, "X")
+    e = int(np.round(np.log2(big))) if big > 0 else 0
+    if abs(e) > 20:
+        c = X.dtype.type(2.0 ** -e)
+        K = ntk_kernel(X * c, None if X2 is None else X2 * c)
+        with np.errstate(over="ignore"):
+            K = K * X.dtype.type(2.0 ** e) * X.dtype.type(2.0 ** e)
+        if not np.all(np.isfinite(K)):
+            raise ValueError(
+                f"{name} has entries up to {big:.3g}: the NTK values (about x.x', {big:.1e}^2) exceed "
+                f"the range of {X.dtype} (max {np.finfo(X.dtype).max:.1e}). Scale X down "
+                "(e.g. StandardScaler); the NTK is homogeneous of degree 2, K(cX) = c^2 K(X)."
+            )
+        return K
     left = X if X2 is None else X2
     dot = left @ X.T
     norm = np.linalg.norm(X, axis=1)

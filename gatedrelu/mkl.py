@@ -65,7 +65,7 @@ from ._validation import (
 from .group_lasso import TOL_FLOOR_EPS
 from .kernels import masking_kernel
 from .operator import adjoint, forward, group_norms
-from .patterns import ActivationPatterns
+from .patterns import ActivationPatterns, check_patterns
 from .problem import GroupL2, Quadratic
 from .problem.certificate import alpha_max_of
 from .problem.certificate import certify as _gl_certify
@@ -202,6 +202,7 @@ def _check_patterns(patterns, X: np.ndarray):
         )
     if masks.shape[1] == 0:
         raise ValueError("patterns is empty: at least one activation pattern is needed.")
+    check_patterns(patterns, X)
     return patterns, np.ascontiguousarray(masks)
 
 

@@ -36,12 +36,21 @@ import numpy as np
 import scipy.linalg
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_random_state
-from .estimators import GatedBase, decode_scores, default_tol, drop_unweighted, encode_labels
+from .estimators import (
+    GatedBase,
+    decode_scores,
+    default_tol,
+    drop_unweighted,
+    encode_labels,
+    no_probabilities,
+)
 from .kernels import finite_ntk_kernel, ntk_kernel
 from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
+from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
 from .problem.scaling import check_moderate_scale
@@ -225,6 +234,33 @@ class _MKLMixin(GatedBase):
         # Masking kernels of the representative gates: K(x, X) a equals the equivalent network.
         return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
 
+    def to_network(self) -> GatedReLUNetwork:
+        """The gated ReLU network whose outputs are this estimator's (``predict`` of the
+        regressor, ``decision_function`` of the classifier), for the kernels that have one.
+
+        Kernel ridge with masking kernels of weights ``eta`` predicts ``sum_i 1[g_i.x >= 0]
+        x.u_i`` with ``u_i = eta_i (D_i X)^T a`` (``coef_``), so the network of the
+        representative gates is exact for ``"optimal"``, ``"uniform"``, ``"path"`` and ``"irls"``.
+        With ``"optimal"`` it is the globally optimal gated ReLU network of these gates (its
+        weight decay is the group-lasso penalty, ``docs/math.md``, "The MKL view").
+
+        Raises
+        ------
+        ValueError
+            For ``"ntk"`` (its predictions at new points use every sampled gate, not one per
+            pattern) and ``"infinite_ntk"`` (a kernel of infinitely many gates).
+        """
+        check_is_fitted(self, "dual_coef_")
+        if self.kernel_ in ("ntk", "infinite_ntk"):
+            why = ("its predictions at new points use every sampled gate (the finite NTK), not "
+                   "one network per pattern" if self.kernel_ == "ntk" else
+                   "it is the kernel of infinitely many gates")
+            raise ValueError(
+                f"kernel={self.kernel_!r} has no equivalent finite network: {why}. Fit with "
+                "kernel='optimal' (the globally optimal gated ReLU network) for to_network()."
+            )
+        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
+
 
 def irls_iterate(Xb, T, patterns, alpha, k, **options):
     """IRLS from the NTK weights stopped after ``k`` steps (or at convergence, if earlier).
@@ -329,7 +365,9 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_`` (None for "infinite_ntk").
+        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
+        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
+        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
     kernel_ : str
@@ -431,7 +469,9 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_`` (None for "infinite_ntk").
+        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
+        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
+        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
     kernel_ : str
@@ -462,6 +502,10 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         return self._decision(X)
+
+    @available_if(no_probabilities)
+    def predict_proba(self, X):  # pragma: no cover - never available (see no_probabilities)
+        raise NotImplementedError
 
     def predict(self, X):
         """Predicted class labels of shape (n_samples,)."""

@@ -24,15 +24,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_int, check_positive, check_sample_weight
+from ._validation import check_int, check_nonnegative, check_positive, check_sample_weight
+from .cv import _check_splits, fold_scorer
 from .estimators import GatedBase, add_bias, decode_scores, encode_labels
 from .group_lasso import alpha_max
 from .mkl import DEFAULT_MAX_ITER, irls
 from .mkl_estimators import MKLClassifier, MKLRegressor, _network, _weigh, irls_iterate
 from .patterns import activation_patterns, gate_masks
+from .problem.scaling import check_moderate_scale
 
 __all__ = ["MKLPathRegressorCV", "MKLPathClassifierCV", "DEFAULT_ITERATES"]
 
@@ -72,8 +73,10 @@ class _MKLPathCVBase(GatedBase):
         max_iter=None,
         random_state=None,
         scaler=None,
+        scoring=None,
     ):
         self.scaler = scaler
+        self.scoring = scoring
         self.n_gates = n_gates
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -86,6 +89,21 @@ class _MKLPathCVBase(GatedBase):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    def _validate_hyperparameters(self):
+        """The parameter checks of ``fit`` (also run on loading a model file): those of the
+        MKL estimators for what they share, then the grid's."""
+        check_int(self.n_gates, "n_gates")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        if self.tol is not None:
+            check_nonnegative(self.tol, "tol")
+        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
+        if self.alphas is None:
+            check_int(self.n_alphas, "n_alphas")
+            if check_positive(self.eps, "eps") >= 1:
+                raise ValueError(f"eps must be in (0, 1), got {self.eps}.")
+        return max_iter, _check_iterates(self.iterates, max_iter)
+
     def _refit(self, **params):
         return self._refit_class(
             kernel="irls", n_gates=self.n_gates, fit_intercept=self.fit_intercept,
@@ -93,20 +111,18 @@ class _MKLPathCVBase(GatedBase):
         )
 
     def _fit_path_cv(self, X, y, T, sample_weight=None):
-        check_int(self.n_gates, "n_gates")
+        max_iter, iterates = self._validate_hyperparameters()
         w = check_sample_weight(sample_weight, X.shape[0])
-        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
-        iterates = _check_iterates(self.iterates, max_iter)
+        check_moderate_scale(X, "X", "the MKL estimators")
+        if not is_classifier(self):
+            check_moderate_scale(T, "y", "the MKL estimators")
         # The scaler is fitted on all the data for alpha_max and the refit, and on each
         # fold's training rows for that fold (so no fold sees its validation rows' statistics).
         self.scaler_ = self._fit_scaler(X, w)
         Xb = add_bias(self._scale(self.scaler_, X), self.fit_intercept)
         gates = self._make_gates(Xb)
         if self.alphas is None:
-            n_alphas = check_int(self.n_alphas, "n_alphas")
-            eps = check_positive(self.eps, "eps")
-            if eps >= 1:
-                raise ValueError(f"eps must be in (0, 1), got {eps}.")
+            n_alphas, eps = int(self.n_alphas), float(self.eps)
             amax = alpha_max(Xb, T, activation_patterns(Xb, gates), sample_weight=w)
             if not amax > 0:
                 raise ValueError("alpha_max is 0: y is orthogonal to every masked feature.")
@@ -117,10 +133,7 @@ class _MKLPathCVBase(GatedBase):
                 raise ValueError("alphas is empty.")
             for a in alphas:
                 check_positive(float(a), "every alpha")
-        try:
-            splits = list(check_cv(self.cv, y, classifier=is_classifier(self)).split(X, y))
-        except ValueError as exc:
-            raise ValueError(f"Invalid cv={self.cv!r}: {exc}") from exc
+        splits = _check_splits(self.cv, X, y, is_classifier(self))
         template = self._refit(gates=gates)
         options = template._irls_options(Xb.dtype)
         options["max_iter"] = max(iterates)
@@ -130,13 +143,23 @@ class _MKLPathCVBase(GatedBase):
             w_test = None if w is None else w[test]
             if w is not None:  # zero weights remove rows; the others scale them (MKLRegressor)
                 train = train[w[train] > 0]
+            held = np.unique(y[train]).tolist() if is_classifier(self) else [0, 1]
+            if len(held) < 2:
+                raise ValueError(
+                    f"Cross-validation fold {f} cannot be fitted: its {train.size} training rows"
+                    + ("" if w is None else " of positive weight")
+                    + (f" hold only class {held[0]!r} of the {np.unique(y).size} classes of y; "
+                       "use fewer folds (cv) or a stratified split." if held else " are none."))
             if is_classifier(self):
                 T_train = encode_labels(fold, y[train]).astype(Xb.dtype)
             else:
                 T_train = T[train]
+            Xs = X
             if self.scaler_ is not None:
                 fold_scaler = self._fit_scaler(X[train], None if w is None else w[train])
-                Xb = add_bias(self._scale(fold_scaler, X), self.fit_intercept)
+                Xs = self._scale(fold_scaler, X)
+                Xb = add_bias(Xs, self.fit_intercept)
+            scorer = fold_scorer(self, Xs, y)  # on the fold's scaled inputs
             patterns = activation_patterns(Xb[train], gates)
             masks_test = gate_masks(Xb[test], patterns.gates)
             w_train = None if w is None else check_sample_weight(w[train], train.size)
@@ -148,6 +171,10 @@ class _MKLPathCVBase(GatedBase):
                     eta = path.weights_history[min(k, path.n_iter)]
                     coef = irls(X_train, T_train, patterns, alpha, init=eta,
                                 **dict(options, max_iter=0)).coef
+                    if scorer is not None:
+                        scores[a, j, f] = scorer(coef, patterns.gates,
+                                                 getattr(fold, "classes_", None), test, w_test)
+                        continue
                     pred = _network(Xb[test], masks_test, coef)
                     if is_classifier(self):
                         scores[a, j, f] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
@@ -216,6 +243,9 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
         fold's validation rows are transformed with those statistics), and on all the data for
         ``alpha_max`` and the refit. Use it instead of a scaler in a ``Pipeline`` in front,
         whose statistics would include every fold's validation rows.
+    scoring : str, callable or None, default=None
+        How the folds score each candidate (greater is better): None is R^2; otherwise a
+        scikit-learn scorer name or a callable ``scorer(estimator, X, y)``.
 
     Attributes
     ----------
@@ -227,7 +257,7 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     iterates_ : tuple of int
         The candidate iterates ("optimal" as ``max_iter``).
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
-        Validation R^2 of every candidate on every fold.
+        Validation R^2 (or ``scoring``) of every candidate on every fold.
     best_estimator_ : MKLRegressor
         ``MKLRegressor(kernel="irls", n_irls=iterate_, alpha=alpha_)`` fitted on all the data
         (transformed by ``scaler_``).
@@ -291,6 +321,10 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
         fold's validation rows are transformed with those statistics), and on all the data for
         ``alpha_max`` and the refit. Use it instead of a scaler in a ``Pipeline`` in front,
         whose statistics would include every fold's validation rows.
+    scoring : str, callable or None, default=None
+        How the folds score each candidate (greater is better): None is the accuracy; otherwise
+        a scikit-learn scorer name (``"balanced_accuracy"``, ...) or a callable
+        ``scorer(estimator, X, y)``.
 
     Attributes
     ----------
@@ -299,7 +333,7 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     alphas_ : ndarray of shape (n_alphas,)
     iterates_ : tuple of int
     path_scores_ : ndarray of shape (n_alphas, n_iterates, n_folds)
-        Validation accuracy of every candidate on every fold.
+        Validation accuracy (or ``scoring``) of every candidate on every fold.
     best_estimator_ : MKLClassifier
     scaler_ : transformer or None
         ``scaler`` fitted on all the data.

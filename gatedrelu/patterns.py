@@ -20,7 +20,14 @@ import numpy as np
 
 from ._validation import as_float_array, check_int, check_random_state
 
-__all__ = ["ActivationPatterns", "PackedMasks", "sample_gates", "activation_patterns", "gate_masks"]
+__all__ = ["ActivationPatterns", "PackedMasks", "sample_gates", "activation_patterns", "gate_masks",
+           "check_patterns", "SinglePatternWarning"]
+
+
+class SinglePatternWarning(UserWarning):
+    """Every gate gives the same activation pattern on the training data: the network is a
+    linear model (typically features far from zero, which put every sample on the same side of
+    every gate)."""
 
 
 def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.float64) -> np.ndarray:
@@ -89,6 +96,9 @@ class ActivationPatterns:
     sampled_gates: np.ndarray
     gate_pattern: np.ndarray
 
+    def __post_init__(self):
+        _check_fields(self)
+
     @property
     def packed_masks(self) -> np.ndarray:
         """Bit-packed masks, ``uint8`` of shape (ceil(n_samples / 8), n_patterns), little-endian
@@ -118,7 +128,22 @@ class ActivationPatterns:
         """Patterns restricted to ``index`` (gates mapped to a dropped pattern get ``-1``)."""
         index = np.asarray(index)
         if index.dtype == bool:
+            if index.shape != (self.n_patterns,):
+                raise ValueError(
+                    f"index is a boolean mask of shape {index.shape}; it must have one entry per "
+                    f"pattern, shape ({self.n_patterns},)."
+                )
             index = np.flatnonzero(index)
+        elif index.size and not np.issubdtype(index.dtype, np.integer):
+            raise ValueError(f"index must be integers or a boolean mask, got dtype {index.dtype}.")
+        if index.ndim != 1:
+            raise ValueError(f"index must be 1-dimensional, got shape {index.shape}.")
+        if index.size and (index.min() < -self.n_patterns or index.max() >= self.n_patterns):
+            raise ValueError(
+                f"index has entries from {index.min()} to {index.max()}, outside the "
+                f"{self.n_patterns} patterns."
+            )
+        index = index.astype(np.int64) % max(self.n_patterns, 1)
         remap = np.full(self.n_patterns + 1, -1, dtype=np.int64)
         remap[index] = np.arange(index.size)
         return ActivationPatterns(
@@ -188,6 +213,100 @@ ActivationPatterns.masks = property(
 
 #: Sampling evaluates ``X @ gates`` on chunks of gates of at most this many bytes.
 CHUNK_BYTES = 32 * 2**20
+
+
+def _check_fields(patterns) -> None:
+    """The fields of an ActivationPatterns agree in their numbers of patterns and gates."""
+    P = patterns.n_patterns
+    gates, sampled = np.asarray(patterns.gates), np.asarray(patterns.sampled_gates)
+    if gates.ndim != 2 or gates.shape[1] != P:
+        raise ValueError(
+            f"gates must have shape (n_features, n_patterns) with n_patterns = {P} (the masks' "
+            f"columns); got {gates.shape}: gates and masks come from different patterns."
+        )
+    for name in ("counts", "ntk_weights"):
+        shape = np.shape(getattr(patterns, name))
+        if shape != (P,):
+            raise ValueError(f"{name} must have shape (n_patterns,) = ({P},); got {shape}.")
+    if sampled.ndim != 2 or sampled.shape[0] != gates.shape[0]:
+        raise ValueError(
+            f"sampled_gates must have shape (n_features, n_gates) with n_features = "
+            f"{gates.shape[0]} (as gates); got {sampled.shape}."
+        )
+    if np.shape(patterns.gate_pattern) != (sampled.shape[1],):
+        raise ValueError(
+            f"gate_pattern must have shape (n_gates,) = ({sampled.shape[1]},); got "
+            f"{np.shape(patterns.gate_pattern)}."
+        )
+
+
+def check_patterns(patterns, X: np.ndarray) -> None:
+    """Refuse activation patterns that do not belong to ``X``.
+
+    An :class:`ActivationPatterns` must have gates of ``X``'s dimension, as many gates as masks,
+    and masks equal to ``1[X g >= 0]`` for its own gates ``g`` (the solver would otherwise fit
+    one network and :meth:`ActivationPatterns.masks_at` predict with another). Entries within
+    rounding of ``X g = 0`` may differ (``8 d eps |x| |g|``). Plain boolean masks carry no gates
+    and are accepted as they are.
+
+    Parameters
+    ----------
+    patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
+    X : ndarray of shape (n_samples, n_features)
+        The validated data the patterns are used with (with the bias column if any).
+
+    Raises
+    ------
+    ValueError
+        Naming the mismatch: the gates' dimension, the numbers of gates and masks, or how many
+        activations differ and where the first one is.
+    """
+    if not isinstance(patterns, ActivationPatterns):
+        return
+    _check_fields(patterns)
+    n, d = X.shape
+    G = np.asarray(patterns.gates)
+    if G.shape[0] != d:
+        raise ValueError(
+            f"patterns come from gates of dimension {G.shape[0]}, but X has {d} columns "
+            "(with the bias column if the data has one); compute the patterns on this X: "
+            "activation_patterns(X, gates)."
+        )
+    if patterns.n_samples != n:
+        raise ValueError(
+            f"patterns were computed on {patterns.n_samples} samples but X has {n} rows."
+        )
+    eps = max(float(np.finfo(X.dtype).eps), float(np.finfo(np.result_type(G.dtype, np.float32)).eps))
+    G = G.astype(X.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        slack = 8 * d * eps * np.linalg.norm(X, axis=1)[:, None]
+        gnorm = np.linalg.norm(G, axis=0)
+    packed = patterns.packed_masks
+    P = G.shape[1]
+    step = max(1, min(P, CHUNK_BYTES // max(1, n * X.dtype.itemsize)))
+    bad, first = 0, None
+    for start in range(0, P, step):
+        stop = min(start + step, P)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = X @ G[:, start:stop]
+            M = np.unpackbits(packed[:, start:stop], axis=0, count=n, bitorder="little").view(bool)
+            differ = (Z >= 0) != M
+            if not differ.any():
+                continue
+            # rounding may flip the sign of X g near 0; overflowed products say nothing
+            differ &= np.isfinite(Z) & (np.abs(Z) > slack * gnorm[start:stop])
+        count = int(np.count_nonzero(differ))
+        if count and first is None:
+            i, j = np.argwhere(differ)[0]
+            first = (int(i), start + int(j))
+        bad += count
+    if bad:
+        raise ValueError(
+            f"patterns do not belong to X: {bad} of the {n} x {P} activations differ from "
+            f"1[X g >= 0] for the patterns' own gates (first at sample {first[0]}, pattern "
+            f"{first[1]}), so they were computed on other data. Compute them on this X: "
+            "activation_patterns(X, gates)."
+        )
 
 
 def activation_patterns(X, gates, *, chunk_size: int = 4096) -> ActivationPatterns:

@@ -237,13 +237,19 @@ def test_ratios_targets_and_markdown():
 
 @pytest.mark.parametrize("cold", [True, False])
 def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
-    """`gatedrelu bench`: pinned worker processes, a certified reference, ratios, both files."""
+    """`gatedrelu bench`: pinned worker processes, a certified reference, ratios, both files
+    (the run without cold starts writes into a relative --out folder, which crashed the
+    workers: they run in their own working directories)."""
     from gatedrelu.cli import main
 
     monkeypatch.setitem(bench.PROBLEMS, "R0", dict(data="planted", n=60, d=3, n_gates=8,
                                                    alpha_ratio=0.05))
+    out = str(tmp_path)
+    if not cold:
+        monkeypatch.chdir(tmp_path.parent)
+        out = tmp_path.name
     argv = ["bench", "--quick", "--problems", "R0", "--peers", "cvxpy", "--cores", "1",
-            "--repeats", "1", "--out", str(tmp_path)] + ([] if cold else ["--no-cold"])
+            "--repeats", "1", "--out", out] + ([] if cold else ["--no-cold"])
     assert main(argv) == 0
     res = json.loads((tmp_path / "solver.json").read_text())
     pr = res["problems"]["R0"]

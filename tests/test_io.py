@@ -377,7 +377,7 @@ def test_rejects_pickled_object_arrays_without_unpickling(saved, tmp_path):
         (lambda e: e["attr.gates_"].__setitem__((0, 0), np.inf), "gates_ holds NaN or infinite"),
         # inconsistent activation patterns
         (lambda e: e.update({"attr.patterns_.masks": e["attr.patterns_.masks"][:, :-1]}),
-         "patterns_.masks has shape"),
+         "patterns_.masks has shape|'patterns_' is inconsistent: gates must have shape"),
         (lambda e: e.update({"attr.patterns_.gate_pattern": e["attr.patterns_.gate_pattern"] + 99}),
          "gate_pattern must be integers"),
         (lambda e: e.update({"attr.gates_": e["attr.gates_"][:, :-1]}), "gates_ has shape"),

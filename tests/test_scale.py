@@ -334,6 +334,9 @@ Xl, yl, gates = X[48 * pid:48 * (pid + 1)], y[48 * pid:48 * (pid + 1)], p.sample
 if mode == "bad" and pid == 1:
     Xl = np.hstack([Xl, np.ones((48, 1))])
     gates = np.vstack([gates, np.zeros((1, gates.shape[1]))])
+if mode == "nan" and pid == 1:
+    yl = yl.copy()
+    yl[0] = np.nan
 try:
     r = solve_distributed(Xl, yl, local_masks(Xl, gates), 0.01, tol=1e-10)
     print(RESULT + json.dumps(dict(pid=pid, devices=len(jax.devices()), F=r.objective,
@@ -396,3 +399,10 @@ def test_process_with_wrong_shape_fails_naming_it():
     outs = _two_processes("bad")
     for o in outs:
         assert "process 1: n_features 6 (process 0: 5)" in o["error"]
+
+
+def test_process_with_nan_targets_fails_on_every_process():
+    """Process 1 holds a NaN target: it says so, and process 0 does not wait for it."""
+    outs = _two_processes("nan")
+    assert "process 1: y contains 1 NaN or infinite value(s)" in outs[1]["error"]
+    assert "the targets of process(es) 1 are invalid" in outs[0]["error"]

@@ -702,6 +702,11 @@ def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = N
     ``(problems, peer, minimum warm ratio)``."""
     st = settings or Settings()
     peers = tuple(peers)
+    for k in st.cores:  # before any solve: a one-core machine fails now, not after the references
+        try:
+            _cpuset(k)
+        except ValueError as exc:
+            raise ValueError(f"{exc} Run with --cores 1 (settings cores=(1,)).") from None
     results = {
         "name": name,
         "title": title,
@@ -717,7 +722,8 @@ def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = N
         "problems": {},
     }
     keep = out_dir is not None
-    base = out_dir if keep else tempfile.mkdtemp(prefix="gatedrelu-bench-")
+    # absolute: the workers run in their own working directories
+    base = os.path.abspath(out_dir) if keep else tempfile.mkdtemp(prefix="gatedrelu-bench-")
     try:
         for name in problems:
             pb = make_problem(name, seed)

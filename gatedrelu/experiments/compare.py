@@ -1403,8 +1403,8 @@ def _positive_float(text: str) -> float:
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick", action="store_true",
-        help=f"{', '.join(QUICK_DATASETS)}, {QUICK_SEEDS} seed, {QUICK.n_gates} gates, small grids "
-             "(about 30 seconds on 2 cores)",
+        help=f"{', '.join(QUICK_DATASETS)}, {QUICK_SEEDS} seeds, {QUICK.n_gates} gates, small "
+             "grids (about 3.5 minutes on 2 cores; the default protocol takes over an hour)",
     )
     parser.add_argument(
         "--datasets", nargs="+", metavar="NAME", default=None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["Scaling", "rescale", "LIMIT", "check_moderate_scale"]
+__all__ = ["Scaling", "rescale", "choose_scaling", "root_mean_square", "LIMIT", "check_moderate_scale"]
 
 #: Rescale when the RMS of X or y is outside [2**-LIMIT, 2**LIMIT].
 LIMIT = 20
@@ -45,7 +45,8 @@ class Scaling:
 
     @property
     def objective_factor(self) -> float:
-        """``F = objective_factor * F'``."""
+        """``F = objective_factor * F'`` (0 when ``F`` is below the smallest float: targets
+        near 1e-170; the relative gap is then that of the scaled problem)."""
         return self.sy * self.sy
 
     @property
@@ -62,40 +63,57 @@ def _power_of_two(rms: float) -> float:
     return float(2.0 ** e) if abs(e) > LIMIT else 1.0
 
 
-def _rms(a: np.ndarray) -> float:
+def root_mean_square(a: np.ndarray) -> float:
+    """RMS of the entries of ``a``, without overflow for entries near 1e300."""
     m = float(np.max(np.abs(a))) if a.size else 0.0
     if m == 0 or not np.isfinite(m):
         return m
-    return m * float(np.sqrt(np.mean((a / m) ** 2)))  # no overflow for entries near 1e300
+    return m * float(np.sqrt(np.mean((a / m) ** 2)))
+
+
+_rms = root_mean_square
+
+
+def choose_scaling(rms_x: float, rms_y: float, max_y: float, penalty, dtype, scalable: bool):
+    """``(Scaling, penalty')`` for data of root-mean-square ``rms_x`` and targets of RMS
+    ``rms_y`` and largest magnitude ``max_y`` (computed over all the data, also when it is split
+    over processes); raises a ValueError when the objective cannot be represented in ``dtype``
+    whatever the scaling (targets near the overflow limit of a loss that squares them)."""
+    sx = _power_of_two(rms_x)
+    sy = _power_of_two(rms_y) if scalable else 1.0
+    if scalable:
+        limit = float(np.sqrt(np.finfo(dtype).max / 8))
+        if max_y > limit:
+            raise ValueError(
+                f"y has values up to {max_y:.3g}: the squared loss of such targets (about "
+                f"{max_y:.1e}^2) exceeds the range of {np.dtype(dtype)} (max "
+                f"{np.finfo(dtype).max:.1e}), so no objective or duality gap can be "
+                "computed. Rescale y (e.g. divide it by its standard deviation)."
+            )
+    if sx == 1.0 and sy == 1.0:
+        return Scaling(), penalty
+    # U = k V: alpha Omega(k V) = alpha c Omega'(V) = sy^2 alpha' Omega'(V)
+    c, penalty = penalty.scaled(sy / sx)
+    return Scaling(sx, sy, c / sy / sy), penalty  # sy * sy underflows for targets near 1e-170
 
 
 def rescale(problem):
     """``(scaled problem, Scaling)``; raises a ValueError when the objective cannot be
     represented in the working precision whatever the scaling (targets near the overflow limit
     of a loss that squares them)."""
-    sx = _power_of_two(_rms(problem.X))
     scalable = getattr(problem.datafit, "scalable_targets", False)
-    sy = _power_of_two(_rms(problem.y)) if scalable else 1.0
-    if scalable:
-        big = float(np.max(np.abs(problem.y))) if problem.y.size else 0.0
-        limit = float(np.sqrt(np.finfo(problem.X.dtype).max / 8))
-        if big > limit:
-            raise ValueError(
-                f"y has values up to {big:.3g}: the squared loss of such targets (about "
-                f"{big:.1e}^2) exceeds the range of {problem.X.dtype} (max "
-                f"{np.finfo(problem.X.dtype).max:.1e}), so no objective or duality gap can be "
-                "computed. Rescale y (e.g. divide it by its standard deviation)."
-            )
-    if sx == 1.0 and sy == 1.0:
-        return problem, Scaling()
-    # U = k V: alpha Omega(k V) = alpha c Omega'(V) = sy^2 alpha' Omega'(V)
-    c, penalty = problem.penalty.scaled(sy / sx)
-    scaling = Scaling(sx, sy, c / (sy * sy))
+    y = problem.y
+    scaling, penalty = choose_scaling(
+        _rms(problem.X), _rms(y) if scalable else 0.0,
+        float(np.max(np.abs(y))) if scalable and y.size else 0.0,
+        problem.penalty, problem.X.dtype, scalable)
+    if scaling.identity:
+        return problem, scaling
     dt = problem.X.dtype
     scaled = replace(
         problem,
-        X=(problem.X / dt.type(sx)).astype(dt),
-        y=(problem.y / dt.type(sy)).astype(dt),
+        X=(problem.X / dt.type(scaling.sx)).astype(dt),
+        y=(problem.y / dt.type(scaling.sy)).astype(dt),
         alpha=problem.alpha * scaling.alpha_factor,
         penalty=penalty,
     )

@@ -10,6 +10,7 @@ devices is the mesh ``(1, k)``: patterns sharded, data replicated.
 from __future__ import annotations
 
 import contextlib
+import numbers
 
 import jax
 import numpy as np
@@ -31,10 +32,12 @@ class DeviceGrid(list):
 
 
 def _check_shape(shape, count):
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise ValueError(f"mesh shape must be a pair (samples, patterns); got {shape!r}.") from None
+    entries = tuple(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
+    if entries is None or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                                  for s in entries):
+        raise ValueError(f"mesh shape must be a pair of positive integers (samples, patterns); "
+                         f"got {shape!r}.")
+    shape = tuple(int(s) for s in entries)
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"mesh shape must be a pair of positive integers (samples, patterns); got {shape!r}.")
     if shape[0] * shape[1] != count:
@@ -53,7 +56,12 @@ def make_mesh(shape, devices=None):
     """
     from jax.sharding import Mesh
 
-    devices = list(jax.devices() if devices is None else devices)
+    if devices is None or (isinstance(devices, str) and devices == "all"):
+        devices = jax.devices()
+    elif isinstance(devices, str) or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(f"devices must be None, 'all' or a list of jax.Device objects (e.g. "
+                         f"jax.devices()); got {devices!r}.")
+    devices = list(devices)
     shape = _check_shape(shape, len(devices))
     return Mesh(np.asarray(devices, dtype=object).reshape(shape), AXES)
 
