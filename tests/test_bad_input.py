@@ -228,8 +228,13 @@ def test_solve_distributed_warns_with_the_gap_when_unfinished(data):
     assert not r.converged
     gap = float(re.search(r"duality gap (\S+)", str(rec[0].message)).group(1))
     assert gap == pytest.approx(r.dual_gap, rel=1e-3)
-    # the gap reported is the full-problem gap of the returned coefficients
-    assert duality_gap(X, y, M, r.coef, 0.01) == pytest.approx(r.dual_gap, rel=1e-6)
+    # the gap reported is the full-problem gap of the returned coefficients at the scaled
+    # residual; the public duality_gap may be smaller (the refined dual point), never larger
+    from gatedrelu.problem import Problem, certify_numpy
+
+    plain = certify_numpy(Problem(X, M, y, 0.01), r.coef, refine=False).dual_gap
+    assert plain == pytest.approx(r.dual_gap, rel=1e-6)
+    assert duality_gap(X, y, M, r.coef, 0.01) <= r.dual_gap * (1 + 1e-9)
 
 
 def test_solve_distributed_rescales_extreme_data_exactly(data):
