@@ -344,9 +344,13 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
         return (float(datafit.value(pred(Z).astype(np.float64), y64))
                 + a64 * float(penalty.value(_user(U, single).astype(np.float64))))
 
+    # (a datafit whose dual has a domain, e.g. rows summing to zero, is evaluated in the dtype
+    # its dual point was computed in)
+    acc = np.dtype(np.float64) if datafit.affine_gradient else dt
+
     def dual_value(theta, G):
-        return float(dual_objective(datafit, penalty, pred(theta).astype(np.float64),
-                                    _user(G, single).astype(np.float64), y64, a64))
+        return float(dual_objective(datafit, penalty, pred(theta).astype(acc),
+                                    _user(G, single).astype(acc), y.astype(acc), acc.type(a64)))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         Z = maps.forward(U)

@@ -220,6 +220,9 @@ def solve(
                   f"rel gap {rel:.2e}  ws {ws_size}  screened {P - int(alive.sum())}", flush=True)
         if cert.dual_gap <= tol * cert.objective:
             status = "converged"
+            if screen and cert.dual_norms is not None:  # reported: provably zero at the end
+                alive &= ~gap_safe_screen(cert.dual_norms, cert.dual_gap, bounds, alpha, mu,
+                                          problem.penalty)
             break
         if n_iter >= max_iter:
             status = "max_iter"
@@ -243,7 +246,7 @@ def solve(
         else:
             ws_size = max(P0, 2 * int(support.sum()))
         # every KKT violator of the current dual point is a candidate, up to twice the support
-        if ws_size > FULL_FRACTION * n_alive:  # nearly every group: the whole surviving set
+        if n_outer > 0 and ws_size > FULL_FRACTION * n_alive:  # the whole surviving set
             ws_size = n_alive
         ws_size = min(ws_size, n_alive)
         ws = np.sort(np.argsort(-score, kind="stable")[:ws_size])
