@@ -377,7 +377,7 @@ def test_help_and_version_import_no_heavy_module(tmp_path):
 
 
 def test_plain_pytest_collects_from_the_repository_root():
-    """`pytest` (the script, not `python -m pytest`) imports tests.conftest helpers."""
+    """`pytest` (the script, not `python -m pytest`) imports tests.helpers."""
     import shutil
 
     script = shutil.which("pytest", path=os.path.dirname(sys.executable))

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gatedrelu import alpha_max, duality_gap, group_lasso_path, objective, solve_group_lasso
 from gatedrelu.group_lasso import SOLVERS
-from tests.conftest import GL_SOLVERS, expanded_design, explicit_objective_and_gap, planted_problem
+from tests.helpers import GL_SOLVERS, expanded_design, explicit_objective_and_gap, planted_problem
 
 PROBLEMS = {
     "single": dict(n=100, d=5, m=30, seed=0),

@@ -36,7 +36,7 @@ from gatedrelu import (
     solve_group_lasso,
 )
 from gatedrelu.problem.datafits import DATAFITS, Logistic, Multinomial
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 LOSSES = ("logistic", "multinomial")
 

@@ -36,7 +36,7 @@ from gatedrelu.problem import PENALTIES, certify_numpy, get_penalty, make_penalt
 from gatedrelu.problem.penalties import ElasticNet, FeatureL2, GroupL2, NeuronFeatureL2
 from gatedrelu.problem.penalties.group_l2_feature import dykstra, inf_convolution_bounds
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 
 def all_penalties():

@@ -31,7 +31,7 @@ from gatedrelu import (
     solve_group_lasso,
 )
 from gatedrelu.solvers import SOLVERS
-from tests.conftest import GL_SOLVERS, planted_problem
+from tests.helpers import GL_SOLVERS, planted_problem
 
 
 @pytest.fixture(scope="module")

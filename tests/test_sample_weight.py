@@ -22,7 +22,7 @@ from gatedrelu import (
     objective,
     solve_group_lasso,
 )
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 
 @pytest.fixture(scope="module")

@@ -228,7 +228,7 @@ import gatedrelu as g
 from gatedrelu.distributed import make_mesh
 from gatedrelu.operator import adjoint, forward, pack_masks, sharded
 from gatedrelu.solvers._sharding import check_devices, mesh_of, place
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 jax.config.update("jax_enable_x64", True)
 assert len(jax.devices()) == 4, jax.devices()
 out = {"cases": []}
@@ -299,7 +299,7 @@ import jax
 jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid,
                            initialization_timeout=60)
 from gatedrelu.distributed import local_masks, solve_distributed
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 X, y, p = planted_problem(n=96, d=5, m=30, seed=3)
 # every process builds only its own rows (here cut from the same planted problem)
 Xl, yl, gates = X[48 * pid:48 * (pid + 1)], y[48 * pid:48 * (pid + 1)], p.sampled_gates
@@ -346,7 +346,7 @@ def test_two_processes_equal_single_process():
     """2 processes x 2 devices (localhost coordinator), each holding half of the rows: the same
     solution and certified gap as one process holding everything."""
     from gatedrelu.distributed import solve_distributed
-    from tests.conftest import planted_problem
+    from tests.helpers import planted_problem
 
     outs = _two_processes("good")
     X, y, p = planted_problem(n=96, d=5, m=30, seed=3)

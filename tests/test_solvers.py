@@ -39,7 +39,7 @@ from gatedrelu.problem import DATAFITS, PENALTIES, Problem, certify_numpy, get_d
 from gatedrelu.problem.penalties import ElasticNet
 from gatedrelu.solvers import REGISTRY, SOLVERS
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import GL_SOLVERS, explicit_objective_and_gap, planted_problem, solvers_for
+from tests.helpers import GL_SOLVERS, explicit_objective_and_gap, planted_problem, solvers_for
 
 #: Iterative solvers of the group lasso (solvers of constrained problems only, such as
 #: cone_fista, are tested on their problems below and in tests/test_convex_relu.py).
