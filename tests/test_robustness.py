@@ -135,6 +135,7 @@ def test_mkl_estimators_refuse_extreme_scales_clearly(data, scale):
 # --------------------------------------------------------------------------- invariants
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),

@@ -94,6 +94,7 @@ def _output(est, X):
     return est.decision_function(X) if hasattr(est, "decision_function") else est.predict(X)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: repr(e))
 def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(estimator):
     from sklearn.base import clone, is_classifier

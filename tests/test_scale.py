@@ -36,6 +36,7 @@ def _run(code, devices=4, timeout=300):
 # --------------------------------------------------------------------------- packed == boolean
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [None, 3])
 def test_packed_operator_equals_boolean_exactly(dtype, c):
@@ -72,6 +73,7 @@ def test_packed_operator_equals_boolean_exactly(dtype, c):
                 np.testing.assert_allclose(ab, ref_a, rtol=0, atol=rtol * scale_a * 10)
 
 
+@pytest.mark.slow
 def test_blocked_equals_unblocked_exactly_on_integers():
     """With small integers every sum is exact, whatever the block size and order."""
     rng = np.random.default_rng(2)
@@ -189,6 +191,7 @@ print(__import__("json").dumps(dict(P=p.n_patterns, peak=peak_resident_mib(),
 """
 
 
+@pytest.mark.slow
 def test_peak_memory_is_the_childs_own():
     """A worker's peak excludes its parent's memory (``ru_maxrss`` of a fork/exec child starts at
     the parent's resident size: the cause of a 5.5 GiB reading for a 0.75 GiB solve in CI), and
@@ -205,6 +208,7 @@ def test_peak_memory_is_the_childs_own():
     assert 120 < out["after"] - out["start"] < 140  # its own 128 MiB
 
 
+@pytest.mark.slow
 def test_peak_memory_of_a_large_solve():
     """n = 100,000, d = 50, 1,000 gates: sampling and a FISTA solve peak under 1,000 MiB.
 
@@ -271,6 +275,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_sharded_1d_2d_equal_unsharded():
     """4 virtual CPU devices, patterns only (1-D), samples x patterns (2 x 2) and samples only
     (4 x 1): fista and working_set solves equal the single-device ones."""
@@ -342,6 +347,7 @@ def _two_processes(mode):
     return outs
 
 
+@pytest.mark.slow
 def test_two_processes_equal_single_process():
     """2 processes x 2 devices (localhost coordinator), each holding half of the rows: the same
     solution and certified gap as one process holding everything."""
@@ -364,6 +370,7 @@ def test_two_processes_equal_single_process():
     assert outs[0]["coef"] == outs[1]["coef"]
 
 
+@pytest.mark.slow
 def test_process_with_wrong_shape_fails_naming_it():
     outs = _two_processes("bad")
     for o in outs:

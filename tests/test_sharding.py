@@ -25,6 +25,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_sharded_solve_matches_single_device():
     env = dict(os.environ)
     env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
