@@ -39,7 +39,7 @@ from gatedrelu.cli import main as cli_main
 from gatedrelu.distributed import local_masks, make_mesh, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
 from gatedrelu.patterns import SinglePatternWarning
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 
 @pytest.fixture(scope="module")

@@ -88,8 +88,9 @@ def test_certificate_refined_dual_is_about_the_suboptimality(small):
     [
         ("gatedrelu:auto", None, 1e-9),
         ("cvxpy", None, 1e-9),
-        ("pyscnn", "scnn", 1e-14),
-        ("skglm", "skglm", 1e-10),
+        # the peers' tight solves take tens of seconds: the slow tier (skipped if not installed)
+        pytest.param("pyscnn", "scnn", 1e-14, marks=pytest.mark.slow),
+        pytest.param("skglm", "skglm", 1e-10, marks=pytest.mark.slow),
     ],
 )
 def test_every_solver_reaches_the_same_optimum(small, solver, module, tol):
@@ -119,6 +120,7 @@ def test_our_tolerance_certifies_the_suboptimality(small):
         assert s <= t * (1 + 1e-9)
 
 
+@pytest.mark.slow
 def test_pyscnn_path_is_warm_started_on_the_same_problems(small_path):
     pytest.importorskip("scnn")
     pb, npz, ref = small_path
@@ -137,6 +139,7 @@ def _adelie_python():
     return py
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["single", "path"])
 def test_adelie_solves_our_problem(small, small_path, tmp_path, which):
     """adelie in its own venv (subprocess): gatedrelu.objective at its coefficients = our optimum.
@@ -159,6 +162,7 @@ def test_adelie_solves_our_problem(small, small_path, tmp_path, which):
     assert np.all(np.asarray(F) >= np.asarray(ref["lower_bound"]) - 1e-12)
 
 
+@pytest.mark.slow
 def test_worker_pins_cores_sets_threads_and_is_killed_at_the_cap(small, tmp_path):
     """Affinity and thread variables as recorded; a solve past the cap is killed and reported."""
     pb, npz, ref = small
@@ -235,6 +239,7 @@ def test_ratios_targets_and_markdown():
     assert [t["status"] for t in bench.targets(res)][0] == "missed"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cold", [True, False])
 def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
     """`gatedrelu bench`: pinned worker processes, a certified reference, ratios, both files
@@ -352,8 +357,9 @@ def test_logistic_certificate_is_the_mean_binary_entropy(small_logistic):
 
 @pytest.mark.parametrize(
     "solver, module, tol",
-    [("gatedrelu:auto", None, 1e-9), ("cvxpy", None, 1e-9), ("skglm", "skglm", 1e-10),
-     ("skglm-newton", "skglm", 1e-10)],
+    [("gatedrelu:auto", None, 1e-9), ("cvxpy", None, 1e-9),
+     pytest.param("skglm", "skglm", 1e-10, marks=pytest.mark.slow),
+     pytest.param("skglm-newton", "skglm", 1e-10, marks=pytest.mark.slow)],
 )
 def test_every_solver_reaches_the_logistic_optimum(small_logistic, solver, module, tol):
     """skglm's LogisticGroup + WeightedGroupL2(alpha) is our program: the same optimum."""
@@ -370,6 +376,7 @@ def test_every_solver_reaches_the_logistic_optimum(small_logistic, solver, modul
     assert bench.suboptimality(F, ref["F_star"]) <= 1e-6
 
 
+@pytest.mark.slow
 def test_adelie_binomial_solves_our_logistic_problem(small_logistic, tmp_path):
     """adelie's binomial grpnet with lmda = alpha (weights 1/n, b = (y + 1)/2): our optimum."""
     py = _adelie_python()
@@ -398,6 +405,7 @@ def test_logistic_problems_and_solver_rows():
     assert "squared loss only" in bench._skip_reason("pyscnn", pb, bench.Settings())
 
 
+@pytest.mark.slow
 def test_bench_logistic_script_end_to_end(tmp_path, monkeypatch):
     """benchmarks/bench_logistic.py on a tiny problem: logistic.{json,md}, goals, certified F*."""
     import importlib.util

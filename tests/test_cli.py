@@ -153,6 +153,7 @@ def test_embedded_planted_csv_is_what_the_docs_say():
     )
 
 
+@pytest.mark.slow
 def test_subprocess_python_m(tmp_path):
     env = {
         **os.environ,
@@ -353,6 +354,7 @@ def test_missing_extra_is_one_line_naming_the_pip_command(command, monkeypatch, 
     assert gr(command, "--help") == 0
 
 
+@pytest.mark.slow
 def test_help_and_version_import_no_heavy_module(tmp_path):
     """`gatedrelu --help` and `--version` import neither JAX, scikit-learn, SciPy nor CVXPY."""
     env = {
@@ -376,8 +378,9 @@ def test_help_and_version_import_no_heavy_module(tmp_path):
     assert run.stdout.strip() == f"gatedrelu {cli.__version__}"
 
 
+@pytest.mark.slow
 def test_plain_pytest_collects_from_the_repository_root():
-    """`pytest` (the script, not `python -m pytest`) imports tests.conftest helpers."""
+    """`pytest` (the script, not `python -m pytest`) imports tests.helpers."""
     import shutil
 
     script = shutil.which("pytest", path=os.path.dirname(sys.executable))

@@ -74,6 +74,7 @@ def tiny_run(tmp_path_factory):
     return out, rows, dict(after_interrupt=after_interrupt, resumed=resumed, summary=summary)
 
 
+@pytest.mark.slow
 def test_one_row_per_dataset_method_seed(tiny_run):
     _, rows, _ = tiny_run
     assert len(rows) == len(DATASETS) * len(compare.METHODS) * len(SEEDS)
@@ -110,6 +111,7 @@ def test_one_row_per_dataset_method_seed(tiny_run):
             )
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_without_duplicates_or_losses(tiny_run):
     _, rows, log = tiny_run
     # the rerun reused the finished task and computed the interrupted one
@@ -123,6 +125,7 @@ def test_interrupted_run_resumes_without_duplicates_or_losses(tiny_run):
     assert [r for r in rows if r["dataset"] == "iris"] == first
 
 
+@pytest.mark.slow
 def test_markdown_reports_accuracy_table_tests_and_counts(tiny_run):
     out, _, log = tiny_run
     text = (out / compare.MD_NAME).read_text()
@@ -151,6 +154,7 @@ def test_markdown_reports_accuracy_table_tests_and_counts(tiny_run):
     assert f"ties under {compare.TIE_PP:g} pp on {w + t} of {len(DATASETS)}" in text
 
 
+@pytest.mark.slow
 def test_ntk_objective_is_above_the_cvxpy_optimum(tiny_run):
     """J(t mu_NTK) >= F*, with F* recomputed by CVXPY on the same data, gates and alpha."""
     from types import SimpleNamespace
@@ -197,6 +201,7 @@ def test_unknown_dataset_is_a_value_error(tmp_path):
         compare.run(["no-such-data"], [0], TINY, out_dir=str(tmp_path), progress=False)
 
 
+@pytest.mark.slow
 def test_cli_quick(tmp_path, tiny_run, capsys):
     """The subcommand resumes the module's run (same set-up) and then runs one new data set."""
     out, _, _ = tiny_run
@@ -221,6 +226,7 @@ def test_cli_rejects_bad_options(tmp_path, capsys):
     assert "seeds" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_figure_is_written_next_to_the_results(tiny_run):
     out, _, _ = tiny_run
     assert (out / compare.PNG_NAME).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -251,6 +257,7 @@ def test_log_axes_are_labelled_with_plain_numbers(limits, expected):
     assert not any("10^" in t or "times" in t for t in labels)
 
 
+@pytest.mark.slow
 def test_plot_csv_redraws_the_committed_results(tmp_path):
     """The docs figures come from the committed CSV, without running anything; the committed
     full run has every data set at every seed, and the training-side claim holds on each run."""
@@ -310,6 +317,7 @@ def test_identical_methods_are_a_tie_with_p_one():
     assert "path" not in summary["distinct"] and summary["dropped"]["path"][0] == "ntk"
 
 
+@pytest.mark.slow
 def test_planted_teacher_makes_the_optimal_kernel_significantly_better():
     """A known answer: labels from a sparse gated-ReLU teacher (2 neurons on 20 features) whose
     gates are among the sampled ones, many samples. The optimal kernel (group lasso: selects the

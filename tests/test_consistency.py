@@ -166,6 +166,7 @@ def grid_run(tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.slow
 def test_group_lasso_error_decreases_with_n(grid_run):
     _, summary = grid_run
     gl = summary["methods"]["group_lasso"]["prediction_error"]
@@ -174,6 +175,7 @@ def test_group_lasso_error_decreases_with_n(grid_run):
     assert gl["mean"][-1] < gl["mean"][0]
 
 
+@pytest.mark.slow
 def test_csv_has_required_columns_and_one_row_per_task_and_method(grid_run):
     out, _ = grid_run
     rows = _csv_rows(out / cons.CSV_NAME)
@@ -200,6 +202,7 @@ def test_csv_has_required_columns_and_one_row_per_task_and_method(grid_run):
     assert "slope" in (out / cons.MD_NAME).read_text()
 
 
+@pytest.mark.slow
 def test_resumed_run_adds_no_duplicate_rows(grid_run, monkeypatch):
     out, _ = grid_run
     before = _csv_rows(out / cons.CSV_NAME)
@@ -217,6 +220,7 @@ def test_resumed_run_adds_no_duplicate_rows(grid_run, monkeypatch):
     assert after[: len(before)] == before
 
 
+@pytest.mark.slow
 def test_cli_quick_writes_csv_and_png(tmp_path):
     from gatedrelu.cli import main
 
@@ -265,6 +269,7 @@ def test_fit_slope_matches_an_independent_least_squares_fit():
     assert cons.fit_slope([100, 200, 400], [1.0, 0.5, np.nan])[0] == pytest.approx(-1.0)
 
 
+@pytest.mark.slow
 def test_cli_reuses_then_fresh_recomputes(tmp_path, capsys):
     from gatedrelu.cli import main
 

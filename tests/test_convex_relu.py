@@ -87,6 +87,7 @@ def data(request):
     return X, y, p, refs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frac", [0.5, 0.1, 0.02])
 def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, frac):
     X, y, p, refs = data
@@ -111,6 +112,7 @@ def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, f
     assert np.all(~act | p.masks)
 
 
+@pytest.mark.slow
 def test_multi_output_reaches_the_cvxpy_optimum():
     X, y, p = relu_data(n=50, m=12, c=2, seed=5)
     alpha = 0.05 * alpha_max(X, y, p)
@@ -153,6 +155,7 @@ def test_alpha_large_gives_zero():
 # --------------------------------------------------------------------------- projections
 
 
+@pytest.mark.slow
 def test_projections_match_scipy_nnls_and_the_prox_conditions():
     X, y, p = relu_data(n=40, seed=7)
     M2 = np.hstack([p.masks, p.masks])
@@ -285,6 +288,7 @@ def test_convex_optimum_is_below_gradient_descent_on_the_relu_network():
 # --------------------------------------------------------------------------- estimators
 
 
+@pytest.mark.slow
 @parametrize_with_checks([ConvexReLURegressor(n_gates=10), ConvexReLUClassifier(n_gates=10)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
@@ -335,6 +339,7 @@ def test_bad_input_gives_clear_errors():
         relu_network_from_coef(np.zeros((3, 2, 2)), fit_intercept=False)
 
 
+@pytest.mark.slow
 def test_unconverged_solve_warns_with_gap_and_violation():
     X, y, p = relu_data(n=40, seed=13)
     alpha = 0.01 * alpha_max(X, y, p)
@@ -399,6 +404,7 @@ def test_numpy_cone_projection_kkt_and_feasible_points_stay():
     np.testing.assert_array_equal(P_U[ok], U[ok])
 
 
+@pytest.mark.slow
 def test_default_fit_on_raw_diabetes_is_certified():
     """The estimator's defaults on raw, unscaled data (alpha 1e-3, 100 gates) reach a certified
     optimum: no ConvergenceWarning, and the solve's gap, recomputed from explicit constraint

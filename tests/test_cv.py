@@ -24,6 +24,7 @@ N_GATES = 12
 TIGHT = 1e-10
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [
         # tiny instances: each fit runs cv paths plus a refit, and every new shape compiles

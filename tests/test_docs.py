@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+# The docs build and the examples run whole workflows (fits, CV, experiments): the slow tier.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 EXAMPLE_PAGES = [DOCS / "quickstart.md", *sorted((DOCS / "guide").glob("*.md"))]

@@ -17,6 +17,7 @@ from gatedrelu.datasets import make_planted
 
 
 # tol=1e-10: check_sample_weight_equivalence compares weighted and repeated-row fits at rtol 1e-7
+@pytest.mark.slow
 @parametrize_with_checks([GatedReLURegressor(n_gates=20, tol=1e-10), GatedReLUClassifier(n_gates=20, tol=1e-10)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -28,6 +29,7 @@ def regression():
     return X, y
 
 
+@pytest.mark.slow
 def test_regressor_is_the_group_lasso_on_the_biased_data(regression):
     X, y = regression
     est = GatedReLURegressor(n_gates=40, alpha=0.01, random_state=0, tol=1e-9).fit(X, y)
@@ -102,6 +104,7 @@ def test_float32_is_honoured(regression):
     np.testing.assert_allclose(m32.predict(X), m64.predict(X), atol=5e-3 * np.abs(y).max())
 
 
+@pytest.mark.slow
 def test_pipeline_and_grid_search():
     X, y, _ = make_planted(200, 4, task="classification", random_state=1)
     pipe = make_pipeline(StandardScaler(), GatedReLUClassifier(n_gates=30, random_state=0))

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gatedrelu import alpha_max, duality_gap, group_lasso_path, objective, solve_group_lasso
 from gatedrelu.group_lasso import SOLVERS
-from tests.conftest import GL_SOLVERS, expanded_design, explicit_objective_and_gap, planted_problem
+from tests.helpers import GL_SOLVERS, expanded_design, explicit_objective_and_gap, planted_problem
 
 PROBLEMS = {
     "single": dict(n=100, d=5, m=30, seed=0),
@@ -61,6 +61,7 @@ def test_reported_gap_is_independent_gap_and_bounds_suboptimality(case):
     assert objective(X, y, p, U, alpha) - F_star <= ref_gap(X, y, p.masks, U, alpha)
 
 
+@pytest.mark.slow
 def test_alpha_max_gives_exact_zero_and_kkt(case):
     X, y, p = case
     amax = alpha_max(X, y, p)
@@ -91,6 +92,7 @@ def test_alpha_max_gives_exact_zero_and_kkt(case):
     assert np.all(gnorm[~active] <= alpha * (1 + 1e-5))
 
 
+@pytest.mark.slow
 def test_float32_in_float32_out():
     X, y, p = planted_problem(n=150, d=5, m=40, seed=3)
     alpha = 0.05 * alpha_max(X, y, p)
@@ -104,6 +106,7 @@ def test_float32_in_float32_out():
         solve_group_lasso(X.astype(np.float32), y, p, alpha, tol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", [s for s in GL_SOLVERS if s != "cvxpy"])
 def test_warm_start_and_path(solver):
     X, y, p = planted_problem(n=100, d=5, m=30, seed=4)

@@ -36,7 +36,7 @@ from gatedrelu import (
     solve_group_lasso,
 )
 from gatedrelu.problem.datafits import DATAFITS, Logistic, Multinomial
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 LOSSES = ("logistic", "multinomial")
 
@@ -279,6 +279,7 @@ def test_two_class_multinomial_scores_are_log_odds():
     assert np.all(np.isfinite(far)) and np.all(far <= 0)
 
 
+@pytest.mark.slow
 def test_roc_auc_ovr_cross_validation():
     X, y = load_iris(return_X_y=True)
     scores = cross_val_score(GatedReLUClassifier(n_gates=20, alpha=1e-2, loss="multinomial",
@@ -298,6 +299,7 @@ def noisy_labels(n, n_classes, seed):
     return X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES)
 def test_cv_classifier_uses_its_loss(loss):
     X, y = noisy_labels(120, 2 if loss == "logistic" else 3, seed=2)
@@ -314,6 +316,7 @@ def test_cv_classifier_uses_its_loss(loss):
     assert cv.score_path_.shape == (4, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("Est", [GatedReLUClassifier, GatedReLUClassifierCV])
 def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(Est, loss):
@@ -339,6 +342,7 @@ def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(Est, loss):
 
 # tiny instances, tol=1e-10: check_sample_weight_equivalence compares fits at rtol 1e-7; alpha
 # (and the CV grid) not far below alpha_max, so that these tight solves stay short
+@pytest.mark.slow
 @parametrize_with_checks(
     [GatedReLUClassifier(n_gates=10, alpha=0.05, tol=1e-8, loss=loss) for loss in LOSSES]
     + [GatedReLUClassifierCV(n_gates=3, n_alphas=2, eps=0.2, cv=2, random_state=0, tol=1e-8,

@@ -15,7 +15,7 @@ from gatedrelu.problem.penalties import GroupL2
 from gatedrelu.solvers import fista, metric_fista
 from gatedrelu.solvers.metric_fista import MaskedMaps, build_metric
 from gatedrelu.solvers.working_set import whitening
-from tests.conftest import expanded_design, explicit_objective_and_gap, planted_problem
+from tests.helpers import expanded_design, explicit_objective_and_gap, planted_problem
 
 
 def _dense_case(n=300, d=5, m=60, seed=0, c=None):

@@ -172,6 +172,7 @@ def test_optimal_scale_matches_dense_minimisation():
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("init", ["ntk", "uniform"])
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_irls_reaches_the_group_lasso_optimum(name, init, references):
@@ -231,6 +232,7 @@ def test_objective_histories_are_monotone(name, accelerated, references):
     assert np.all(F - F_star <= res.gap_history + 1e-9 * F_star)
 
 
+@pytest.mark.slow
 def test_cholesky_and_cg_agree():
     X, y, patterns, alpha = _get_problem("single")
     chol = irls(X, y, patterns, alpha, tol=1e-9, method="cholesky")
@@ -248,6 +250,7 @@ def test_cholesky_and_cg_agree():
     assert irls(X, y, patterns, alpha, max_iter=0, cholesky_max_n=10).method == "cg"
 
 
+@pytest.mark.slow
 def test_irls_multi_output_cg():
     X, y, patterns, alpha = _get_problem("multi-output")
     chol = irls(X, y, patterns, alpha, tol=1e-8)
@@ -484,6 +487,7 @@ def _expected_failures(estimator):
     return {}
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [MKLRegressor(kernel=k, n_gates=12, random_state=0) for k in KERNELS]
     + [MKLClassifier(kernel=k, n_gates=12, random_state=0) for k in KERNELS],

@@ -21,6 +21,7 @@ def _data(classifier, n=120, seed=0):
     return X, ((score > 0).astype(int) if classifier else score)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("classifier", [True, False], ids=["classifier", "regressor"])
 def test_choice_equals_grid_search_with_the_same_folds(classifier):
     X, y = _data(classifier)
@@ -42,6 +43,7 @@ def test_choice_equals_grid_search_with_the_same_folds(classifier):
         else grid.best_estimator_.decision_function(X[:10]), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_both_ends_of_the_path_are_candidates():
     X, y = _data(True)
     model = MKLPathClassifierCV(n_gates=15, n_alphas=2, cv=3, random_state=0).fit(X, y)
@@ -74,6 +76,7 @@ def test_bad_parameters(params, message):
         MKLPathRegressorCV(n_gates=5, cv=2, **params).fit(X, y)
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [
         MKLPathRegressorCV(n_gates=5, n_alphas=2, iterates=(0, 2), cv=2, random_state=0, tol=1e-10),

@@ -3,7 +3,7 @@ import pytest
 
 from gatedrelu import activation_patterns, sample_gates
 from gatedrelu.operator import adjoint, forward, lipschitz_bound, power_lipschitz
-from tests.conftest import expanded_design, planted_problem
+from tests.helpers import expanded_design, planted_problem
 
 
 def test_sample_gates_shape_and_determinism():

@@ -36,7 +36,7 @@ from gatedrelu.problem import PENALTIES, certify_numpy, get_penalty, make_penalt
 from gatedrelu.problem.penalties import ElasticNet, FeatureL2, GroupL2, NeuronFeatureL2
 from gatedrelu.problem.penalties.group_l2_feature import dykstra, inf_convolution_bounds
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 
 def all_penalties():
@@ -118,6 +118,7 @@ def test_feature_prox_is_column_soft_thresholding():
         assert np.sum(norms <= t) >= 1 and np.all(U[:, norms <= t] == 0)  # exact zeros
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(9, 4), (8, 3, 2)], ids=["single", "multi"])
 def test_crossing_prox_satisfies_its_kkt_conditions(shape):
     """Dykstra's answer Y with V = Y + P + Q: P and Q are the subgradient parts of the two norms."""
@@ -168,6 +169,7 @@ def test_prox_equals_cvxpy_prox(name, penalty):
 # --------------------------------------------------------------------------- dual norms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, penalty", NORMS, ids=[n for n, _ in NORMS])
 def test_dual_norm_is_the_support_function_of_the_unit_ball(name, penalty):
     """``Omega^*(G) = max <G, U> subject to Omega(U) <= 1``, by CVXPY on the penalty's own
@@ -184,6 +186,7 @@ def test_dual_norm_is_the_support_function_of_the_unit_ball(name, penalty):
         assert value >= problem.value * (1 - 1e-9)  # an upper bound (the certificate's side)
 
 
+@pytest.mark.slow
 def test_inf_convolution_bounds_are_certified_and_tight():
     """The barrier method's two bounds bracket the CVXPY inf-convolution and agree to 1e-12."""
     rng = np.random.default_rng(4)
@@ -204,6 +207,7 @@ def test_inf_convolution_bounds_are_certified_and_tight():
 REGISTERED = [(n, p) for n, p in PENALTY_LIST if "(" not in n]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, penalty", REGISTERED, ids=[n for n, _ in REGISTERED])
 def test_alpha_max_is_where_zero_stops_being_optimal(name, penalty):
     X, y, p = planted_problem(n=40, d=3, m=8, intercept=True, seed=5)
@@ -257,6 +261,7 @@ def test_ridge_prox_and_alpha_max_scale_the_base():
     assert alpha_max(X, y, p, l1_ratio=0.25) == pytest.approx(4 * alpha_max(X, y, p), rel=1e-14)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(20, 50), d=st.integers(2, 4),
        m=st.integers(3, 15), frac=st.sampled_from([0.9, 0.5, 0.2, 0.05]),
@@ -296,6 +301,7 @@ def test_ridge_working_set_screens_and_reaches_cvxpy():
     assert res.info["n_screened"] > 0
 
 
+@pytest.mark.slow
 def test_ridge_rescales_extreme_data_exactly():
     """X * a and y * b far from unit scale: with U = (b / a) W the program is the unit-scale one
     at alpha' rho' = alpha rho / (a b) and alpha' (1 - rho') = alpha (1 - rho) / a^2."""
@@ -343,6 +349,7 @@ def test_feature_sparsity_zeroes_whole_inputs_of_the_network(penalty, extra, alp
     assert np.all(ref_norms[3:7] <= 1e-6 * ref_norms.max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kw", [dict(penalty="feature", l1_ratio=0.6),
                                 dict(penalty="group_l2+feature", feature_weight=0.5, l1_ratio=0.8),
                                 dict(penalty="group_l2", l1_ratio=0.3)], ids=["feature", "both", "group_l2"])
@@ -370,6 +377,7 @@ def test_estimators_certify_the_penalised_objective(kw):
     assert clf.dual_gap_ <= 1e-6 * clf.objective_ and clf.score(X, y > np.median(y)) > 0.7
 
 
+@pytest.mark.slow
 def test_cv_uses_the_penalty_for_its_grid_and_refit(tmp_path):
     X, y = feature_data(n=80)
     kw = dict(penalty="group_l2+feature", feature_weight=0.5, l1_ratio=0.8)

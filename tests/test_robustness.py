@@ -31,7 +31,7 @@ from gatedrelu import (
     solve_group_lasso,
 )
 from gatedrelu.solvers import SOLVERS
-from tests.conftest import GL_SOLVERS, planted_problem
+from tests.helpers import GL_SOLVERS, planted_problem
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,7 @@ def test_mkl_estimators_refuse_extreme_scales_clearly(data, scale):
 # --------------------------------------------------------------------------- invariants
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),

@@ -22,7 +22,7 @@ from gatedrelu import (
     objective,
     solve_group_lasso,
 )
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,7 @@ def _output(est, X):
     return est.decision_function(X) if hasattr(est, "decision_function") else est.predict(X)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: repr(e))
 def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(estimator):
     from sklearn.base import clone, is_classifier

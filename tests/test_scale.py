@@ -36,6 +36,7 @@ def _run(code, devices=4, timeout=300):
 # --------------------------------------------------------------------------- packed == boolean
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [None, 3])
 def test_packed_operator_equals_boolean_exactly(dtype, c):
@@ -72,6 +73,7 @@ def test_packed_operator_equals_boolean_exactly(dtype, c):
                 np.testing.assert_allclose(ab, ref_a, rtol=0, atol=rtol * scale_a * 10)
 
 
+@pytest.mark.slow
 def test_blocked_equals_unblocked_exactly_on_integers():
     """With small integers every sum is exact, whatever the block size and order."""
     rng = np.random.default_rng(2)
@@ -207,6 +209,7 @@ print(__import__("json").dumps(dict(P=p.n_patterns, peak=peak_resident_mib(), so
 """
 
 
+@pytest.mark.slow
 def test_default_solver_at_n_200000_forms_no_n_by_n_array():
     """The default solver end to end at n = 200,000 on ill-conditioned data (the working set's
     whitening once asked for the full SVD of X: an n x n factor, 298 GiB at d = 100): three
@@ -217,6 +220,7 @@ def test_default_solver_at_n_200000_forms_no_n_by_n_array():
     assert out["peak"] < 1000, f"peak resident memory {out['peak']:.0f} MiB"
 
 
+@pytest.mark.slow
 def test_peak_memory_is_the_childs_own():
     """A worker's peak excludes its parent's memory (``ru_maxrss`` of a fork/exec child starts at
     the parent's resident size: the cause of a 5.5 GiB reading for a 0.75 GiB solve in CI), and
@@ -233,6 +237,7 @@ def test_peak_memory_is_the_childs_own():
     assert 120 < out["after"] - out["start"] < 140  # its own 128 MiB
 
 
+@pytest.mark.slow
 def test_peak_memory_of_a_large_solve():
     """n = 100,000, d = 50, 1,000 gates: sampling and a FISTA solve peak under 1,000 MiB.
 
@@ -256,7 +261,7 @@ import gatedrelu as g
 from gatedrelu.distributed import make_mesh
 from gatedrelu.operator import adjoint, forward, pack_masks, sharded
 from gatedrelu.solvers._sharding import check_devices, mesh_of, place
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 jax.config.update("jax_enable_x64", True)
 assert len(jax.devices()) == 4, jax.devices()
 out = {"cases": []}
@@ -299,6 +304,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_sharded_1d_2d_equal_unsharded():
     """4 virtual CPU devices, patterns only (1-D), samples x patterns (2 x 2) and samples only
     (4 x 1): fista and working_set solves equal the single-device ones."""
@@ -327,7 +333,7 @@ import jax
 jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid,
                            initialization_timeout=60)
 from gatedrelu.distributed import local_masks, solve_distributed
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 X, y, p = planted_problem(n=96, d=5, m=30, seed=3)
 # every process builds only its own rows (here cut from the same planted problem)
 Xl, yl, gates = X[48 * pid:48 * (pid + 1)], y[48 * pid:48 * (pid + 1)], p.sampled_gates
@@ -373,11 +379,12 @@ def _two_processes(mode):
     return outs
 
 
+@pytest.mark.slow
 def test_two_processes_equal_single_process():
     """2 processes x 2 devices (localhost coordinator), each holding half of the rows: the same
     solution and certified gap as one process holding everything."""
     from gatedrelu.distributed import solve_distributed
-    from tests.conftest import planted_problem
+    from tests.helpers import planted_problem
 
     outs = _two_processes("good")
     X, y, p = planted_problem(n=96, d=5, m=30, seed=3)
@@ -395,6 +402,7 @@ def test_two_processes_equal_single_process():
     assert outs[0]["coef"] == outs[1]["coef"]
 
 
+@pytest.mark.slow
 def test_process_with_wrong_shape_fails_naming_it():
     outs = _two_processes("bad")
     for o in outs:

@@ -10,7 +10,7 @@ import pytest
 CODE = r"""
 import json, numpy as np, jax
 import gatedrelu as g
-from tests.conftest import planted_problem
+from tests.helpers import planted_problem
 assert len(jax.devices()) == 4, jax.devices()
 out = {}
 for c in (None, 2):
@@ -25,6 +25,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_sharded_solve_matches_single_device():
     env = dict(os.environ)
     env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
@@ -45,7 +46,7 @@ def test_bad_devices():
     import numpy as np
 
     from gatedrelu import solve_group_lasso
-    from tests.conftest import planted_problem
+    from tests.helpers import planted_problem
 
     X, y, p = planted_problem(n=30, d=3, m=10)
     with pytest.raises(ValueError, match="Unknown devices 'gpu'"):

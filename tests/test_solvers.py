@@ -39,7 +39,7 @@ from gatedrelu.problem import DATAFITS, PENALTIES, Problem, certify_numpy, get_d
 from gatedrelu.problem.penalties import ElasticNet
 from gatedrelu.solvers import REGISTRY, SOLVERS
 from gatedrelu.solvers.working_set import gap_safe_screen, group_operator_bounds
-from tests.conftest import GL_SOLVERS, explicit_objective_and_gap, planted_problem, solvers_for
+from tests.helpers import GL_SOLVERS, explicit_objective_and_gap, planted_problem, solvers_for
 
 #: Iterative solvers of the group lasso (solvers of constrained problems only, such as
 #: cone_fista, are tested on their problems below and in tests/test_convex_relu.py).
@@ -83,6 +83,7 @@ def test_registry_lists_every_solver():
     assert {"auto", "cvxpy", "fista", "newton", "working_set"} <= set(SOLVERS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", ITERATIVE)
 def test_reaches_cvxpy_optimum(case, solver):
     name, X, y, p, refs = case
@@ -136,6 +137,7 @@ def test_warm_start_at_the_optimum_is_immediate(solver):
     assert again.converged and again.n_iter <= 1
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
@@ -185,6 +187,7 @@ def test_auto_switches_when_the_first_solver_fails():
     assert res.converged and res.status.startswith("newton")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scaled", [False, True], ids=["raw", "standardised"])
 @pytest.mark.parametrize("alpha", [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
 def test_default_estimator_fits_diabetes_without_warning(scaled, alpha):
@@ -228,6 +231,7 @@ def test_metric_prox_satisfies_its_optimality_conditions():
             assert np.linalg.norm(residual) <= 1e-9 * max(np.linalg.norm(z), 1.0)
 
 
+@pytest.mark.slow
 def test_working_set_preconditions_unscaled_features():
     X, y, p = ill_conditioned(n=150, seed=5)
     alpha = 0.01 * alpha_max(X, y, p)
@@ -286,6 +290,7 @@ def test_registry_lists_every_datafit():
         assert cls.name == name and get_datafit(name) == cls()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", [s for s in SOLVERS if s != "cvxpy"])
 def test_every_datafit_reaches_cvxpy_optimum(datafit_case, solver):
     name, X, y, p, refs = datafit_case
@@ -331,6 +336,7 @@ def _targets(name, multi, rng, weighted, n=40):
     return datafit, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("name, multi", DATAFIT_CASES)
 def test_datafit_formulas(name, multi, weighted):
@@ -397,6 +403,7 @@ def test_dual_value_is_the_numerical_conjugate(name, multi):
     assert datafit.dual_value(theta, y) == pytest.approx(model.value, rel=1e-7, abs=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, multi", DATAFIT_CASES)
 def test_datafit_is_stable_in_float32(name, multi):
     """Large scores neither overflow nor lose the float64 answer, in numpy and in JAX."""
@@ -418,6 +425,7 @@ def test_datafit_is_stable_in_float32(name, multi):
         assert D32 == pytest.approx(datafit.dual_value(0.9 * theta, y), rel=1e-4, abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, multi", DATAFIT_CASES)
 def test_certificate_is_weak_duality_for_every_datafit(name, multi):
     """At random coefficients the gap is >= 0 and F - gap (a dual value) is below the optimum."""
@@ -485,6 +493,7 @@ def test_registry_lists_every_penalty():
         assert cls.name == name and get_penalty(name) == cls()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", ITERATIVE)
 def test_every_penalty_reaches_cvxpy_optimum(penalty_case, solver):
     name, penalty, X, y, p, refs = penalty_case
@@ -518,6 +527,7 @@ def _cone_solvers():
     return [s for s in solvers_for(ConeConstraint()) if s != "cvxpy"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", _cone_solvers())
 @pytest.mark.parametrize("intercept", [False, True], ids=["plain", "intercept"])
 def test_cone_constrained_problems_reach_cvxpy_optimum(solver, intercept):
