@@ -229,7 +229,7 @@ def alpha_max(X, y, patterns, *, loss="squared", penalty="group_l2", sample_weig
     patterns : ActivationPatterns or bool array of shape (n_samples, n_patterns)
     loss, penalty, sample_weight, l1_ratio, feature_weight : as in :func:`solve_group_lasso`
     """
-    X, y, M = _check_problem(X, y, patterns)
+    X, y, M = _check_problem(X, y, patterns, packed=True)  # large patterns stay bit-packed
     X, y = X.astype(np.float64), y.astype(np.float64)
     p = make_problem(X, y, M, 1.0, loss, penalty, sample_weight, l1_ratio=l1_ratio,
                      feature_weight=feature_weight)

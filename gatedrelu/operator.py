@@ -111,10 +111,15 @@ def mask_columns(M, index, n: int) -> np.ndarray:
     return unpack_masks(np.asarray(M)[:, index], n)
 
 
-def mask_column_sums(M, w, block: int = 65536) -> np.ndarray:
-    """``M^T w`` (shape (P,), float64) for boolean or packed masks, ``w`` of shape (n,)."""
+def mask_column_sums(M, w, block: int | None = None) -> np.ndarray:
+    """``M^T w`` (shape (P,), float64) for boolean or packed masks, ``w`` of shape (n,).
+
+    Rows go in blocks of ``block`` (a multiple of 8; default: ``CPU_BLOCK_BYTES`` of the float
+    copy that the product makes of a boolean block: 65,536 rows of 2,000 patterns were 1 GiB)."""
     w = np.asarray(w, np.float64)
     n = w.shape[0]
+    if block is None:
+        block = max(8, CPU_BLOCK_BYTES // (8 * max(1, M.shape[1])) // 8 * 8)
     out = np.zeros(M.shape[1])
     for s in range(0, n, block):  # block is a multiple of 8
         e = min(s + block, n)
