@@ -35,9 +35,18 @@ from ._validation import (
 )
 from .operator import power_lipschitz, use_packed
 from .patterns import check_patterns
-from .problem import DATAFITS, PENALTIES, Problem, alpha_max_of, certify_numpy, get_datafit, make_penalty
+from .problem import (
+    DATAFITS,
+    PENALTIES,
+    Problem,
+    alpha_max_of,
+    certify_numpy,
+    get_datafit,
+    make_penalty,
+)
 from .problem.scaling import rescale
-from .solvers import REGISTRY, SOLVERS as _SOLVERS
+from .solvers import REGISTRY
+from .solvers import SOLVERS as _SOLVERS
 from .solvers import cvxpy as _cvxpy_solver
 from .solvers import newton as _newton
 from .solvers._sharding import check_devices

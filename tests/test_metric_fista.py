@@ -7,7 +7,6 @@ operator against the reference operator, and the whitening of tall data."""
 import numpy as np
 import pytest
 
-from gatedrelu import activation_patterns, sample_gates
 from gatedrelu.operator import adjoint, forward, pack_masks
 from gatedrelu.problem import Problem, certify_numpy
 from gatedrelu.problem.datafits import get_datafit

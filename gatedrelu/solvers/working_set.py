@@ -40,8 +40,8 @@ import numpy as np
 
 from ..operator import mask_column_sums
 from ..problem.certificate import Problem, certify_numpy
-from ._base import Solver, SolverOutput
 from . import metric_fista
+from ._base import Solver, SolverOutput
 from .fista import NUMPY_SIZE, STATUS, _bucket, run_numpy
 
 __all__ = ["SOLVER", "solve", "group_operator_bounds", "gap_safe_screen"]
