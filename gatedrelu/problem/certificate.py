@@ -253,10 +253,24 @@ NUMPY_SIZE = 2_000_000
 NUMPY_CPU_SIZE = 500_000_000
 
 
-def certify_numpy(problem: Problem, U, multipliers=None, refine: bool = True) -> Certificate:
+def refine_pays(gap: float, objective: float, tol: float) -> bool:
+    """Whether the refined dual point may certify ``tol`` where the plain gap does not: its gap
+    is about the suboptimality, the plain one about its square root, so it is tried from a plain
+    relative gap of ``REFINE_BELOW * sqrt(tol)`` (at most ``REFINE_MAX``) down to ``tol``."""
+    return tol * objective < gap <= min(REFINE_BELOW * np.sqrt(tol), REFINE_MAX) * objective
+
+
+#: See :func:`refine_pays`.
+REFINE_BELOW = 3.0
+REFINE_MAX = 1e-2
+
+
+def certify_numpy(problem: Problem, U, multipliers=None, refine: bool = True,
+                  tol: float | None = None) -> Certificate:
     """The certificate of ``U`` for ``problem``, computed in the problem's dtype.
 
-    ``refine``: also try the dual point of :func:`refined_dual` and report the smaller gap (both
+    ``refine``: also try the dual point of :func:`refined_dual` (with ``tol``: only where
+    :func:`refine_pays`) and report the smaller gap (both
     are valid bounds); ``dual_norms`` are those of the dual point that gave it.
 
     ``multipliers``: for a constrained problem, the solver's ``Lambda >= 0`` (the constraint's
@@ -273,7 +287,7 @@ def certify_numpy(problem: Problem, U, multipliers=None, refine: bool = True) ->
         z, Atheta0, F, gap = certify(problem.datafit, problem.penalty, problem.X, problem.M,
                                      problem.y, np.asarray(U, dt), alpha)
         F, gap = float(F), float(gap)
-        if refine and np.isfinite(gap) and gap > 0:
+        if refine and np.isfinite(gap) and gap > 0 and (tol is None or refine_pays(gap, F, tol)):
             theta0 = problem.datafit.dual_point(z, problem.y)
             better = refined_dual(problem.datafit, problem.penalty, problem.X, problem.M,
                                   problem.y, U, z, theta0, Atheta0, float(problem.alpha))

@@ -47,7 +47,7 @@ import math
 import numpy as np
 
 from ..operator import is_packed, unpack_masks
-from ..problem.certificate import Problem, curvature, dual_objective, refined_dual
+from ..problem.certificate import Problem, curvature, dual_objective, refine_pays, refined_dual
 from ._base import Solver, SolverOutput
 
 __all__ = ["SOLVER", "solve", "run", "MaskedMaps"]
@@ -59,9 +59,7 @@ _GROW = 1.05
 _BACKTRACK = 1.5
 _MAX_BACKTRACK = 60
 #: The refined dual point (:func:`gatedrelu.problem.certificate.refined_dual`, one more adjoint)
-#: is tried once the plain relative gap is below this times ``sqrt(tol)``: its gap is about the
-#: suboptimality, the plain one about its square root.
-REFINE_BELOW = 3.0
+#: is tried where :func:`gatedrelu.problem.certificate.refine_pays`...
 #: ... every this many iterations, and at every one once its last gap was within 10 tol.
 REFINE_EVERY = 4
 #: The tail (fixed-step proximal gradient with Anderson extrapolation) starts once the support
@@ -372,7 +370,7 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
         tail = []  # (U, Z, G) of the tail's iterates, for Anderson extrapolation
         U_prev, Z_prev, G_prev = U, Z, G
         t, n_iter, stable, in_tail, last_refined = 1.0, 0, 0, False, math.inf
-        if refine and tol * F < gap <= REFINE_BELOW * math.sqrt(tol) * F:  # a warm start
+        if refine and refine_pays(gap, F, tol):  # a warm start
             last_refined = _refined_gap(problem, maps, U, Z, G, F, single)
             gap = min(gap, last_refined)
         best_gap, best_iter = gap, 0
@@ -442,7 +440,7 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
                         U_prev, Z_prev, G_prev = U, Z, G
                         theta = dual_point(Z)
                         gap = F - dual_value(theta, G)
-            if (refine and tol * F < gap <= REFINE_BELOW * math.sqrt(tol) * F
+            if (refine and refine_pays(gap, F, tol)
                     and (n_iter % REFINE_EVERY == 0 or last_refined <= 10 * tol * F)):
                 last_refined = _refined_gap(problem, maps, U, Z, G, F, single)
                 gap = min(gap, last_refined)

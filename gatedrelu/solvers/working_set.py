@@ -207,7 +207,7 @@ def solve(
     can_polish = (problem.datafit.hessian is not None and problem.X.dtype == np.float64
                   and tol < POLISH_GAP)
     for n_outer in range(MAX_OUTER + 1):
-        cert = certify_numpy(problem, U)
+        cert = certify_numpy(problem, U, tol=tol)
         if not cert.finite:
             status = "not finite"
             break
