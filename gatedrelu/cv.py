@@ -52,9 +52,11 @@ from .estimators import (
     _ClassifierOutputs,
     _GatedReLUMixin,
     add_bias,
+    datafit_name,
     decode_scores,
     default_tol,
     encode_labels,
+    target_scale,
 )
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
@@ -65,6 +67,8 @@ __all__ = ["GatedReLURegressorCV", "GatedReLUClassifierCV"]
 #: Fitted attributes copied from the refit estimator.
 _REFIT_ATTRIBUTES = (
     "coef_",
+    "intercept_",
+    "target_scale_",
     "gates_",
     "patterns_",
     "n_iter_",
@@ -128,14 +132,19 @@ def _check_splits(cv, X, y, classifier: bool) -> list:
 
 
 def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter,
-                 sample_weight=None, penalty="group_l2", loss="squared"):
+                 sample_weight=None, penalty="group_l2", loss="squared", datafit=None):
     """Validation scores of one fold along the path, shape (n_alphas,).
 
     ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
     "classification" (``y`` the labels, re-coded for ``loss`` on the fold's training rows as
     :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
     fold's training rows are weighted in the loss and its validation score is the weighted one.
+    ``datafit`` is the loss's datafit name (``"squared_intercept"`` with an intercept; default
+    ``loss``). A regression fold divides its training targets by their own scale
+    (:func:`~gatedrelu.estimators.target_scale`), as :class:`~gatedrelu.GatedReLURegressor`
+    fitted on them does, so ``alphas`` are in the regressor's units.
     """
+    datafit = loss if datafit is None else datafit
     w_test = None if sample_weight is None else sample_weight[test]
     if sample_weight is not None:  # zero weights are removed rows (see drop_unweighted)
         train = train[sample_weight[train] > 0]
@@ -150,13 +159,15 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
             T_train = encode_labels(fold, y[train], loss).astype(Xb.dtype)
         except ValueError as exc:
             raise ValueError(f"A cross-validation fold cannot be fitted: {exc}") from exc
+        scale = 1.0
     else:
-        T_train = T[train]
+        scale = target_scale(T[train], w_train, datafit)
+        T_train = T[train] / T.dtype.type(scale)
     patterns = activation_patterns(Xb_train, gates)
     try:
         results = _group_lasso.group_lasso_path(
             Xb_train, T_train, patterns, alphas=alphas, tol=tol, max_iter=max_iter,
-            solver=solver, sample_weight=w_train, penalty=penalty, loss=loss,
+            solver=solver, sample_weight=w_train, penalty=penalty, loss=datafit,
         )
     except ValueError as exc:
         if "sample_weight" not in str(exc):
@@ -167,6 +178,7 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     for k, res in enumerate(results):
         with jax.enable_x64(True):
             pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
+        pred = (pred + np.asarray(res.intercept, pred.dtype)) * pred.dtype.type(scale)
         if task == "classification":
             scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
                                        sample_weight=w_test)
@@ -205,7 +217,9 @@ class _GatedReLUCVBase(GatedBase):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
     ):
+        self.linear = linear
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.feature_weight = feature_weight
@@ -231,6 +245,8 @@ class _GatedReLUCVBase(GatedBase):
         check_int(self.n_gates, "n_gates")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        if not isinstance(self.linear, (bool, np.bool_)):
+            raise TypeError(f"linear must be a bool, got {self.linear!r}.")
         solver = check_option(self.solver, "solver", _group_lasso.SOLVERS)
         tol = default_tol(dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
@@ -256,12 +272,16 @@ class _GatedReLUCVBase(GatedBase):
         penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
                                feature_weight=self.feature_weight)
         loss = self._loss()
+        datafit = datafit_name(loss, self.fit_intercept)
         w = check_sample_weight(sample_weight, X.shape[0])
         Xb = add_bias(X, self.fit_intercept)
-        gates = self._make_gates(Xb)  # sampled once: every fold and the refit share them
+        gates = self._gates_of(Xb)  # sampled once: every fold and the refit share them
         splits = _check_splits(self.cv, X, y, is_classifier(self))
         if alphas is None:
-            amax = _group_lasso.alpha_max(Xb, T, activation_patterns(Xb, gates), loss=loss,
+            # in the refit's units: regression targets divided by their scale
+            scale = 1.0 if is_classifier(self) else target_scale(T, w, datafit)
+            amax = _group_lasso.alpha_max(Xb, T / T.dtype.type(scale),
+                                          activation_patterns(Xb, gates), loss=datafit,
                                           penalty=penalty, sample_weight=w)
             if amax > 0:
                 alphas = amax * np.geomspace(1.0, self.eps, self.n_alphas)
@@ -271,7 +291,7 @@ class _GatedReLUCVBase(GatedBase):
         paths = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")(
             delayed(_fold_scores)(
                 task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter, w,
-                penalty, loss,
+                penalty, loss, datafit,
             )
             for train, test in splits
         )
@@ -297,6 +317,7 @@ class _GatedReLUCVBase(GatedBase):
             penalty=self.penalty,
             l1_ratio=self.l1_ratio,
             feature_weight=self.feature_weight,
+            linear=self.linear,
             **self._refit_params(),
         ).fit(X, y, sample_weight=sample_weight)
         for name in _REFIT_ATTRIBUTES:
@@ -562,13 +583,14 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
         loss="squared",
     ):
         super().__init__(
             n_gates, alphas=alphas, n_alphas=n_alphas, eps=eps, cv=cv,
             fit_intercept=fit_intercept, gates=gates, solver=solver, tol=tol, max_iter=max_iter,
             n_jobs=n_jobs, random_state=random_state, verbose=verbose, penalty=penalty,
-            l1_ratio=l1_ratio, feature_weight=feature_weight,
+            l1_ratio=l1_ratio, feature_weight=feature_weight, linear=linear,
         )
         self.loss = loss
 

@@ -60,6 +60,9 @@ class GatedBase(BaseEstimator):
         check_positive(self.alpha, "alpha")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        linear = getattr(self, "linear", False)
+        if not isinstance(linear, (bool, np.bool_)):
+            raise TypeError(f"linear must be a bool, got {linear!r}.")
 
     def _make_gates(self, Xb: np.ndarray) -> np.ndarray:
         """User gates (validated) or ``n_gates`` Gaussian gates from ``random_state``."""
@@ -80,10 +83,18 @@ class GatedBase(BaseEstimator):
             raise ValueError("gates contains NaN or infinite values.")
         return G.astype(Xb.dtype)
 
+    def _gates_of(self, Xb: np.ndarray) -> np.ndarray:
+        """The gates of a fit: :meth:`_make_gates`, with the always-on zero gate first when
+        ``linear`` (its group is the linear part ``x -> x.u``; ``docs/math.md``, "Linear part")."""
+        G = self._make_gates(Xb)
+        if getattr(self, "linear", False) and not np.any(~np.any(G != 0, axis=0)):
+            G = np.hstack([np.zeros((G.shape[0], 1), G.dtype), G])
+        return G
+
     def _patterns(self, X: np.ndarray):
         self._validate_gate_params()
         Xb = add_bias(X, self.fit_intercept)
-        return Xb, activation_patterns(Xb, self._make_gates(Xb))
+        return Xb, activation_patterns(Xb, self._gates_of(Xb))
 
     def _bias(self, X) -> np.ndarray:
         return add_bias(X, self.fit_intercept)
@@ -105,6 +116,7 @@ class _GatedReLUMixin(GatedBase):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
     ):
         self.n_gates = n_gates
         self.alpha = alpha
@@ -118,12 +130,13 @@ class _GatedReLUMixin(GatedBase):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.feature_weight = feature_weight
+        self.linear = linear
 
     def _loss(self) -> str:
         """The datafit of this estimator (classifiers override it with their ``loss``)."""
         return "squared"
 
-    def _fit_targets(self, X, T, sample_weight=None):
+    def _fit_targets(self, X, T, sample_weight=None, standardise=False):
         solver = check_option(self.solver, "solver", SOLVERS)
         penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
                                feature_weight=self.feature_weight)
@@ -133,16 +146,26 @@ class _GatedReLUMixin(GatedBase):
             check_int(self.max_iter, "max_iter")
         X, T, sample_weight = drop_unweighted(X, T, sample_weight)
         Xb, patterns = self._patterns(X)
+        loss = datafit_name(self._loss(), self.fit_intercept)
+        scale, offset = 1.0, 0.0
+        if standardise:  # exact: the intercept absorbs the offset, alpha is in units of scale
+            scale = target_scale(T, sample_weight, loss)
+            if loss == "squared_intercept":
+                w = None if sample_weight is None else sample_weight / sample_weight.sum()
+                offset = np.average(T, axis=0, weights=w).astype(T.dtype)
         res = solve_group_lasso(
-            Xb, T, patterns, self.alpha, solver=solver, tol=tol, max_iter=self.max_iter,
-            verbose=verbose, loss=self._loss(), penalty=penalty, sample_weight=sample_weight,
+            Xb, (T - offset) / T.dtype.type(scale), patterns, self.alpha, solver=solver, tol=tol,
+            max_iter=self.max_iter, verbose=verbose, loss=loss, penalty=penalty,
+            sample_weight=sample_weight,
         )
         self.patterns_ = patterns
         self.gates_ = patterns.gates
-        self.coef_ = res.coef
+        self.coef_ = (res.coef * T.dtype.type(scale)).astype(T.dtype, copy=False)
+        self.intercept_ = offset + res.intercept * scale
+        self.target_scale_ = scale
         self.n_iter_ = res.n_iter
-        self.dual_gap_ = res.dual_gap
-        self.objective_ = res.objective
+        self.dual_gap_ = res.dual_gap * scale * scale
+        self.objective_ = res.objective * scale * scale
         self.n_active_neurons_ = res.n_active
         return self
 
@@ -152,7 +175,10 @@ class _GatedReLUMixin(GatedBase):
         Xb = self._bias(X)
         masks = gate_masks(Xb, self.gates_)
         with jax.enable_x64(True):
-            return np.asarray(forward(Xb, masks, self.coef_.astype(Xb.dtype, copy=False)))
+            scores = np.asarray(forward(Xb, masks, self.coef_.astype(Xb.dtype, copy=False)))
+        # models saved before the intercept existed have none
+        intercept = getattr(self, "intercept_", 0.0)
+        return scores + np.asarray(intercept, scores.dtype) if np.any(intercept) else scores
 
     def to_network(self) -> GatedReLUNetwork:
         """The equivalent non-convex two-layer gated ReLU network (active neurons only).
@@ -163,7 +189,8 @@ class _GatedReLUMixin(GatedBase):
         penalty.
         """
         check_is_fitted(self, "coef_")
-        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
+        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept,
+                                 intercept=getattr(self, "intercept_", 0.0))
 
 
 
@@ -245,7 +272,7 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
-        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight)
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight, standardise=True)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
@@ -460,12 +487,14 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
         loss="squared",
     ):
         super().__init__(
             n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
             solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
             verbose=verbose, penalty=penalty, l1_ratio=l1_ratio, feature_weight=feature_weight,
+            linear=linear,
         )
         self.loss = loss
 
@@ -482,6 +511,31 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         T = encode_labels(self, y, loss).astype(X.dtype)
         return self._fit_targets(X, T, sample_weight)
+
+
+def datafit_name(loss: str, fit_intercept: bool) -> str:
+    """The datafit of an estimator's ``loss``: with ``fit_intercept``, the squared loss gets its
+    unpenalised intercept (``"squared_intercept"``, ``docs/math.md``, "Intercept"); the logistic
+    and multinomial losses keep the neurons' biases only."""
+    return "squared_intercept" if loss == "squared" and fit_intercept else loss
+
+
+def target_scale(T, sample_weight, loss: str) -> float:
+    """The scale ``sigma`` by which a regressor divides its targets (``docs/math.md``, "Scale-free
+    regularisation"): the weighted root-mean-square of the targets, centred when the loss has an
+    intercept, over every output; 1.0 for constant (or zero) targets. ``y -> c y`` gives
+    ``sigma -> |c| sigma``, so the standardised problem, hence the network up to the factor
+    ``c``, does not change."""
+    T = np.asarray(T, dtype=np.float64).reshape(T.shape[0], -1)
+    w = np.ones(T.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    w = w / w.sum()
+    if loss == "squared_intercept":
+        T = T - w @ T
+    big = np.max(np.abs(T)) if T.size else 0.0
+    if not np.isfinite(big) or big == 0:
+        return 1.0
+    sigma = big * float(np.sqrt(w @ np.mean((T / big) ** 2, axis=1)))  # no overflow near 1e300
+    return sigma if np.isfinite(sigma) and sigma > 0 else 1.0
 
 
 def drop_unweighted(X, T, sample_weight):

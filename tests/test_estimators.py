@@ -29,14 +29,19 @@ def regression():
 
 
 def test_regressor_is_the_group_lasso_on_the_biased_data(regression):
+    """The default regressor solves (GL) with the unpenalised intercept ("squared_intercept"),
+    on the biased data, with the always-on gate first, at ``alpha`` times the targets' scale."""
     X, y = regression
     est = GatedReLURegressor(n_gates=40, alpha=0.01, random_state=0, tol=1e-9).fit(X, y)
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    # the gates were sampled from random_state with the bias entry last
-    G = np.random.default_rng(0).standard_normal((5, 40))
+    # the gates were sampled from random_state with the bias entry last; the linear part's
+    # zero gate comes first
+    G = np.hstack([np.zeros((5, 1)), np.random.default_rng(0).standard_normal((5, 40))])
     p = activation_patterns(Xb, G)
-    ref = solve_group_lasso(Xb, y, p, 0.01, solver="cvxpy")
+    assert est.target_scale_ == pytest.approx(np.std(y), rel=1e-12)
+    ref = solve_group_lasso(Xb, y, p, 0.01 * np.std(y), solver="cvxpy", loss="squared_intercept")
     assert est.objective_ == pytest.approx(ref.objective, rel=1e-6)
+    assert est.intercept_ == pytest.approx(ref.intercept, rel=1e-5)
     np.testing.assert_array_equal(est.gates_, p.gates)
     assert est.coef_.shape == (p.n_patterns, 5)
     assert est.n_active_neurons_ == np.count_nonzero(np.linalg.norm(est.coef_, axis=1))

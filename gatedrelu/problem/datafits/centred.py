@@ -103,17 +103,23 @@ class CentredQuadratic(Datafit):
         return 1.0 / y.shape[0]
 
     def dual_value(self, theta, y):
-        """``<theta, y> - (n/2) ||theta||^2`` where ``s^T theta = 0`` (to rounding), else ``-inf``."""
+        """``<theta, y> - (n/2) ||theta||^2`` on the subspace ``s^T theta = 0``, else ``-inf``.
+
+        Dual points are centred residuals, on the subspace up to the rounding of the centring,
+        which is relative to the *uncentred* residual (large when the targets have a large
+        offset). The value is taken at ``P theta`` (exactly the formula for a centred point),
+        and a point is refused only when it is off the subspace by more than rounding can
+        explain: ``|s^T theta| > sqrt(eps) ||s|| ||theta||`` in some column.
+        """
         xp = xp_of(theta, y)
         n = y.shape[0]
         s = self._s(theta)
         if s is None:
             s = xp.ones((n,) + (1,) * (theta.ndim - 1), dtype=theta.dtype)
-        eps = xp.finfo(theta.dtype).eps
         drift = xp.abs(xp.sum(s * theta, axis=0))
-        # rounding of the projection and of the sum: a few n eps ||s|| ||theta||
-        tol = 16 * n * eps * xp.sqrt(xp.sum(s * s)) * xp.sqrt(xp.sum(theta * theta, axis=0))
-        inside = xp.all(drift <= tol + xp.finfo(theta.dtype).tiny)
+        size = xp.sqrt(xp.sum(s * s)) * xp.sqrt(xp.sum(theta * theta, axis=0))
+        inside = xp.all(drift <= xp.sqrt(xp.finfo(theta.dtype).eps) * size + xp.finfo(theta.dtype).tiny)
+        theta = self.centre(theta)
         value = xp.vdot(theta, y) - 0.5 * n * xp.vdot(theta, theta)
         return xp.where(inside, value, -xp.inf)
 
