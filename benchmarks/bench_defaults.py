@@ -60,6 +60,9 @@ def make(name, task):
                                                                           linear=False, **kw)
     if base == "gated_cv":
         return (gr.GatedReLURegressorCV if reg else gr.GatedReLUClassifierCV)(random_state=0)
+    if base == "gated_cv-nolinear":
+        return (gr.GatedReLURegressorCV if reg else gr.GatedReLUClassifierCV)(random_state=0,
+                                                                              linear=False)
     raise ValueError(f"unknown estimator {name!r}")
 
 

@@ -339,9 +339,11 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         Number of Gaussian gate vectors sampled once from ``random_state`` (ignored if ``gates``
         is given); every fold and the refit use the same gates.
     alphas : array-like of shape (n_alphas,), default=None
-        The grid of weight decays to try (values > 0, any order; sorted decreasingly). None: a
-        geometric grid of ``n_alphas`` values from ``alpha_max`` of the full training data down
-        to ``eps * alpha_max``.
+        The grid of weight decays to try (values > 0, any order; sorted decreasingly), in units
+        of the targets' scale as :class:`~gatedrelu.GatedReLURegressor`'s ``alpha`` (each fold
+        divides its training targets by their own scale). None: a geometric grid of
+        ``n_alphas`` values from ``alpha_max`` of the full training data (standardised
+        targets) down to ``eps * alpha_max``.
     n_alphas : int, default=20
         Size of the automatic grid (used when ``alphas`` is None).
     eps : float, default=1e-3
@@ -378,6 +380,8 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"``, as in
         :class:`~gatedrelu.GatedReLURegressor`.
+    linear : bool, default=True
+        The linear part (the always-on zero gate), as in :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -390,6 +394,10 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         several outputs, averaged uniformly over them.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
         Group-lasso coefficients of the refit on all the data at ``alpha_``.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        Unpenalised intercept of the refit.
+    target_scale_ : float
+        The scale the refit divided the targets by.
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each activation pattern on the full data.
     patterns_ : ActivationPatterns
@@ -519,6 +527,8 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"``, as in
         :class:`~gatedrelu.GatedReLURegressor`.
+    linear : bool, default=True
+        The linear part (the always-on zero gate), as in :class:`~gatedrelu.GatedReLUClassifier`.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         The loss, as in :class:`~gatedrelu.GatedReLUClassifier`: ``"logistic"`` for two classes,
         ``"multinomial"`` (softmax cross-entropy) for any number; both give ``predict_proba``.

@@ -40,6 +40,13 @@ CLASSIFIER_LOSSES = ("squared", "logistic", "multinomial")
 _PROBABILISTIC = ("logistic", "multinomial")
 
 
+#: Default ``alpha`` of the regressors, in units of the targets' scale, and of the classifiers
+#: (+1/-1 codes), chosen by measurement on held-out splits (``benchmarks/bench_defaults.py``,
+#: ``docs/benchmarks.md``, "Defaults").
+ALPHA_REG = 0.1
+ALPHA_CLS = 1e-3
+
+
 def default_tol(dtype) -> float:
     """Default relative duality-gap tolerance: 1e-6 in float64, 1e-5 in float32."""
     return 1e-5 if np.dtype(dtype) == np.float32 else 1e-6
@@ -203,12 +210,16 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
-    alpha : float, default=1e-3
-        Weight decay, scaled as in ``docs/math.md``: the objective is
-        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||`` (with the default penalty).
+    alpha : float, default=0.1
+        Weight decay in units of the targets' scale (``docs/math.md``, "Intercept, scale-free
+        regularisation and linear part"): the targets are centred and divided by their
+        (weighted) root-mean-square ``target_scale_`` before solving ``1/(2n) ||f(X) + b -
+        y||^2 + alpha * sum_i ||u_i||``; equivalently the fit solves that program on the user's
+        ``y`` at ``alpha * target_scale_``. So ``c * y + k`` gives ``c * predictions + k``.
     fit_intercept : bool, default=True
-        Append a constant column so every neuron has its own bias; gates then have
-        ``n_features + 1`` entries, bias last.
+        Fit an unpenalised intercept ``intercept_`` and append a constant column so every
+        neuron has its own bias; gates then have ``n_features + 1`` entries, bias last. False:
+        neither (a homogeneous network).
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors, used instead of sampling.
     solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
@@ -237,26 +248,60 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
         ``"group_l2"``); an error with any other penalty.
+    linear : bool, default=True
+        Add a linear part (skip connection): the zero gate, always on, is put first among the
+        gates, and its group ``coef_[0]`` is the linear term ``x . u_0``, penalised like a
+        neuron. The model class then contains the linear model.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
-        Group-lasso coefficients ``u_i``, one group per activation pattern.
+        Group-lasso coefficients ``u_i``, one group per activation pattern (with ``linear``,
+        ``coef_[0]`` is the linear part), in the units of ``y``.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept ``b`` (0.0 with ``fit_intercept=False``).
+    target_scale_ : float
+        The scale the targets were divided by (their weighted RMS after centring).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
-        Representative gate of each pattern.
+        Representative gate of each pattern (with ``linear``, ``gates_[:, 0]`` is zero).
     patterns_ : ActivationPatterns
         Activation patterns of the gates on the training data.
     n_iter_ : int
         Iterations of the solver.
     dual_gap_ : float
-        Absolute duality gap at ``coef_``.
+        Absolute duality gap at ``coef_`` (in squared units of ``y``).
     objective_ : float
-        Group-lasso objective at ``coef_``.
+        Objective at ``coef_`` and ``intercept_`` of the program on ``y`` at ``alpha *
+        target_scale_``.
     n_active_neurons_ : int
         Number of non-zero groups.
     n_features_in_ : int
         Number of features seen in ``fit``.
     """
+
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=ALPHA_REG,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        verbose=0,
+        penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
+        linear=True,
+    ):
+        super().__init__(
+            n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
+            solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
+            verbose=verbose, penalty=penalty, l1_ratio=l1_ratio, feature_weight=feature_weight,
+            linear=linear,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -409,11 +454,13 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
     alpha : float, default=1e-3
         Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
-        samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) - y||^2 + alpha * sum_i
-        ||u_i||`` for the squared loss.
+        samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) + b - y||^2 + alpha *
+        sum_i ||u_i||`` for the squared loss (on +1/-1 codes, so no target scale).
     fit_intercept : bool, default=True
-        Append a constant column so every neuron has its own bias; gates then have
-        ``n_features + 1`` entries, bias last.
+        Append a constant column so every neuron has its own bias (gates then have
+        ``n_features + 1`` entries, bias last) and, with the squared loss, fit an unpenalised
+        intercept ``intercept_`` (the logistic and multinomial losses have the neurons' biases
+        only).
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors, used instead of sampling.
     solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
@@ -442,6 +489,9 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
         ``"group_l2"``); an error with any other penalty.
+    linear : bool, default=True
+        Add a linear part: the always-on zero gate first among the gates, its group
+        ``coef_[0]`` the linear term, penalised like a neuron.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         ``"squared"``: ``1/(2n) ||f(X) - Y||^2`` on +1/-1 codes (no ``predict_proba``; calibrate
         with ``sklearn.calibration.CalibratedClassifierCV``). ``"logistic"``: ``(1/n) sum_k
@@ -453,7 +503,12 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
         Group-lasso coefficients ``u_i``, one group per activation pattern (``n_outputs`` is 1
-        for two classes except with ``loss="multinomial"``, else the number of classes).
+        for two classes except with ``loss="multinomial"``, else the number of classes; with
+        ``linear``, ``coef_[0]`` is the linear part).
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept of the scores (squared loss with ``fit_intercept``; else 0.0).
+    target_scale_ : float
+        1.0 (the codes are not rescaled).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each pattern.
     patterns_ : ActivationPatterns
@@ -475,7 +530,7 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     def __init__(
         self,
         n_gates=100,
-        alpha=1e-3,
+        alpha=ALPHA_CLS,
         *,
         fit_intercept=True,
         gates=None,
