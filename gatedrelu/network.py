@@ -177,7 +177,7 @@ class ReLUNetwork:
 
     def predict(self, X) -> np.ndarray:
         """Network output ``f(x)``: (n,) or (n, c)."""
-        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights) + self.intercept
+        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights)
 
     __call__ = predict
 
