@@ -740,7 +740,7 @@ def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
 
     out = []
     patterns = getattr(estimator, "patterns_", None)
-    n_gates = getattr(patterns, "n_gates", args.n_gates)
+    n_gates = args.n_gates  # the sampled gates (the linear part's zero gate is not one)
     if patterns is not None and patterns.n_patterns == 1 and n_gates > 1:
         message = (
             f"all {n_gates} gates give the same activation pattern, so the network is a linear "

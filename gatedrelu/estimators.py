@@ -44,7 +44,7 @@ _PROBABILISTIC = ("logistic", "multinomial")
 #: (+1/-1 codes), chosen by measurement on held-out splits (``benchmarks/bench_defaults.py``,
 #: ``docs/benchmarks.md``, "Defaults").
 ALPHA_REG = 0.1
-ALPHA_CLS = 1e-3
+ALPHA_CLS = 0.03
 
 
 def default_tol(dtype) -> float:
@@ -452,7 +452,7 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
-    alpha : float, default=1e-3
+    alpha : float, default=0.03
         Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
         samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) + b - y||^2 + alpha *
         sum_i ||u_i||`` for the squared loss (on +1/-1 codes, so no target scale).

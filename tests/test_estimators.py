@@ -95,8 +95,10 @@ def test_user_gates_and_cvxpy_solver(regression):
     exact = GatedReLURegressor(gates=G, alpha=0.01, solver="cvxpy").fit(X, y)
     assert fista.objective_ == pytest.approx(exact.objective_, rel=1e-6)
     np.testing.assert_allclose(fista.predict(X), exact.predict(X), atol=1e-4)
-    # user gates are used as given: every representative gate is one of them
-    assert all(any(np.array_equal(g, G[:, j]) for j in range(25)) for g in fista.gates_.T)
+    # user gates are used as given: every representative gate is one of them, or the linear
+    # part's zero gate (first)
+    assert np.all(fista.gates_[:, 0] == 0)
+    assert all(any(np.array_equal(g, G[:, j]) for j in range(25)) for g in fista.gates_[:, 1:].T)
 
 
 def test_float32_is_honoured(regression):
