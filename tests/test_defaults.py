@@ -172,3 +172,21 @@ def test_linear_must_be_a_bool():
     X, y = _data()
     with pytest.raises(TypeError, match="linear must be a bool"):
         GatedReLURegressor(linear="yes").fit(X, y)
+
+
+def test_models_without_intercept_attribute_still_load_and_predict(tmp_path):
+    """Model files written before the intercept existed have no intercept_: they load and
+    predict as they did (b = 0), through save_model / load_model."""
+    from gatedrelu.io import load_model, save_model
+    from gatedrelu.operator import forward
+
+    X, y = _data(n=40, seed=7)
+    est = GatedReLURegressor(n_gates=8, random_state=0).fit(X, y)
+    del est.intercept_, est.target_scale_  # the attributes of an older version
+    save_model(est, tmp_path / "old.npz")
+    loaded = load_model(tmp_path / "old.npz")
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    masks = (Xb @ est.gates_) >= 0
+    np.testing.assert_allclose(loaded.predict(X), np.asarray(forward(Xb, masks, est.coef_)),
+                               rtol=1e-12, atol=1e-12)
+    assert loaded.to_network().intercept == 0.0
