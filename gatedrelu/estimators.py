@@ -157,6 +157,12 @@ class _GatedReLUMixin(GatedBase):
         scale, offset = 1.0, 0.0
         if standardise:  # exact: the intercept absorbs the offset, alpha is in units of scale
             scale = target_scale(T, sample_weight, loss)
+            if scale > np.sqrt(np.finfo(T.dtype).max / 8):
+                raise ValueError(
+                    f"y has root-mean-square {scale:.3g}: the objective in the units of y (about "
+                    f"{scale:.1e}^2) exceeds the range of {T.dtype}, so no objective or duality "
+                    "gap can be reported. Rescale y (e.g. divide it by its standard deviation)."
+                )
             if loss == "squared_intercept":
                 w = None if sample_weight is None else sample_weight / sample_weight.sum()
                 offset = np.average(T, axis=0, weights=w).astype(T.dtype)
