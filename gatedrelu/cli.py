@@ -166,6 +166,8 @@ COMMAND_MODULES = {
 
 TASKS = ("auto", "regression", "classification")
 MODELS = ("gated-relu", "mkl")
+#: ``--loss`` values (the classifiers' losses; regression has the squared loss only).
+LOSSES = ("squared", "logistic", "multinomial")
 EMBEDDED = ("planted_regression", "iris")
 MODEL_FILE = "model.npz"
 PREDICTIONS_FILE = "predictions.csv"
@@ -561,6 +563,17 @@ def _count(text: str) -> int:
     return int(value)
 
 
+def _folds(text: str) -> int:
+    """``--cv``: 0 (off) or a number of folds >= 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_integer() or value < 0 or value == 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or a number of folds >= 2")
+    return int(value)
+
+
 def _csv_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delimiter",
@@ -614,7 +627,25 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
         help="number of sampled gates (default: 100)",
     )
     parser.add_argument(
-        "--alpha", metavar="A", type=float, default=1e-2, help="weight decay (default: 1e-2)"
+        "--alpha", metavar="A", type=float, default=1e-2,
+        help="weight decay, in units of the target's scale for regression (default: 1e-2); "
+        "ignored with --cv, which chooses it",
+    )
+    parser.add_argument(
+        "--cv",
+        metavar="K",
+        type=_folds,
+        default=0,
+        help="choose alpha by K-fold cross-validation (GatedReLU{Regressor,Classifier}CV) and "
+        "report the held-out score beside the training fit (default: 0, a fit at --alpha)",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="squared",
+        help="classification loss: squared (+1/-1 codes), logistic (two classes) or "
+        "multinomial (softmax); the last two give probabilities in 'predict --proba' "
+        "(default: squared; regression: squared only)",
     )
     parser.add_argument(
         "--random-state",
@@ -687,6 +718,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         text = " ".join(str(warning.message).split())
         print(f"warning: {warning.category.__name__}: {text}", file=sys.stderr)
     score = model.score(X, y)
+    held_out = _held_out(estimator, task, y, args)
 
     args.out.mkdir(parents=True, exist_ok=True)
     info = {
@@ -717,7 +749,9 @@ def _run_fit(args: argparse.Namespace) -> int:
         ("active neurons", getattr(estimator, "n_active_neurons_", "n/a")),
         ("objective", _number(getattr(estimator, "objective_", None), ".6g")),
         ("dual gap", _number(getattr(estimator, "dual_gap_", None), ".2e")),
+        ("alpha", _alpha_line(estimator, args)),
         ("training " + ("accuracy" if task == "classification" else "R^2"), f"{score:.4f}"),
+        held_out,
         ("fit time", f"{seconds:.2f} s"),
         ("model file", path),
     ]
@@ -753,7 +787,7 @@ def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
 
     out = []
     patterns = getattr(estimator, "patterns_", None)
-    n_gates = getattr(patterns, "n_gates", args.n_gates)
+    n_gates = args.n_gates  # the sampled gates (the linear part's zero gate is not one)
     if patterns is not None and patterns.n_patterns == 1 and n_gates > 1:
         message = (
             f"all {n_gates} gates give the same activation pattern, so the network is a linear "
@@ -785,13 +819,46 @@ def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
     return out
 
 
+def _alpha_line(estimator, args) -> str:
+    if args.cv:
+        return f"{estimator.alpha_:.4g} (chosen by {args.cv}-fold cross-validation)"
+    return f"{args.alpha:.4g} (--alpha; --cv K chooses it)"
+
+
+def _held_out(estimator, task, y, args) -> tuple[str, str]:
+    """The cross-validated score of the chosen alpha (``--cv``), or why there is none."""
+    import numpy as np
+
+    if not args.cv:
+        return ("held-out score", "not computed (--cv K chooses alpha by K-fold "
+                "cross-validation and reports it)")
+    best = list(estimator.alphas_).index(estimator.alpha_)
+    if task == "classification":
+        return (f"{args.cv}-fold CV accuracy", f"{estimator.score_path_[best].mean():.4f}")
+    mse = float(estimator.mse_path_[best].mean())
+    r2 = 1.0 - mse / float(np.var(np.asarray(y, dtype=float)))
+    return (f"{args.cv}-fold CV R^2", f"{r2:.4f} (1 - CV mean squared error {mse:.4g} / Var y)")
+
+
 def _make_estimator(model: str, task: str, args: argparse.Namespace):
     kwargs = dict(n_gates=args.n_gates, alpha=args.alpha, random_state=args.random_state)
     classification = task == "classification"
+    if args.loss != "squared" and not classification:
+        raise CliError(f"--loss {args.loss} is for classification; regression uses the "
+                       "squared loss.")
     if model == "gated-relu":
+        from .cv import GatedReLUClassifierCV, GatedReLURegressorCV
         from .estimators import GatedReLUClassifier, GatedReLURegressor
 
+        if classification:
+            kwargs["loss"] = args.loss
+        if args.cv:
+            del kwargs["alpha"]
+            return (GatedReLUClassifierCV if classification else GatedReLURegressorCV)(
+                cv=args.cv, **kwargs)
         return (GatedReLUClassifier if classification else GatedReLURegressor)(**kwargs)
+    if args.cv or args.loss != "squared":
+        raise CliError("--cv and --loss are for --model gated-relu.")
     name = "MKLClassifier" if classification else "MKLRegressor"
     try:
         module = importlib.import_module("gatedrelu.mkl_estimators")
@@ -833,6 +900,12 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
         help="CSV with a header row holding the model's feature columns (other columns are "
         "ignored when the names match) (default: the embedded data)",
     )
+    parser.add_argument(
+        "--proba",
+        action="store_true",
+        help="also write the class probabilities, one column 'proba_<class>' per class "
+        "(classifiers fitted with --loss logistic or multinomial)",
+    )
     _csv_arguments(parser)
 
 
@@ -860,13 +933,25 @@ def _run_predict(args: argparse.Namespace) -> int:
     columns = _feature_columns(table, model, names, categories)
     X, _, _ = encode_features(table, columns, _categories_for(columns, names, categories))
     predictions = model.predict(X)
+    final = model[-1] if hasattr(model, "steps") else model
+    proba = _probabilities(model, final, X) if getattr(args, "proba", False) else None
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / PREDICTIONS_FILE
-    write_predictions(path, predictions)
-    final = model[-1] if hasattr(model, "steps") else model
+    write_predictions(path, predictions, proba)
     print(f"wrote {len(predictions)} predictions of {type(final).__name__} to {path}")
     return 0
+
+
+def _probabilities(model, final, X):
+    """``(classes, probabilities)`` for ``--proba``, or a CliError saying why there are none."""
+    if not hasattr(final, "predict_proba"):
+        loss = getattr(final, "loss", None)
+        why = (f"it was fitted with loss={loss!r}, whose scores are not probabilities; refit "
+               "with --loss logistic (two classes) or --loss multinomial"
+               if loss is not None else "it is not a classifier with probabilities")
+        raise CliError(f"--proba: {type(final).__name__} has no predict_proba: {why}.")
+    return final.classes_, model.predict_proba(X)
 
 
 def _categories_for(columns, names, categories) -> dict:
@@ -940,8 +1025,10 @@ def _check_renamed(table: Table, names: list) -> None:
     )
 
 
-def write_predictions(path, predictions) -> None:
-    """Write predictions of shape (n,) or (n, k) as CSV; floats in round-trip precision."""
+def write_predictions(path, predictions, proba=None) -> None:
+    """Write predictions of shape (n,) or (n, k) as CSV; floats in round-trip precision.
+    ``proba``: optional ``(classes, probabilities of shape (n, K))``, written as the extra
+    columns ``proba_<class>``."""
     import csv
 
     import numpy as np
@@ -952,6 +1039,10 @@ def write_predictions(path, predictions) -> None:
     else:
         header = [f"prediction_{k}" for k in range(predictions.shape[1])]
         rows = predictions.tolist()
+    if proba is not None:
+        classes, P = proba
+        header = header + [f"proba_{c}" for c in np.asarray(classes).tolist()]
+        rows = [row + list(p) for row, p in zip(rows, np.asarray(P, dtype=float).tolist())]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)

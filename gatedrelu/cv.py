@@ -53,9 +53,11 @@ from .estimators import (
     _ClassifierOutputs,
     _GatedReLUMixin,
     add_bias,
+    datafit_name,
     decode_scores,
     default_tol,
     encode_labels,
+    target_scale,
 )
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
@@ -66,6 +68,8 @@ __all__ = ["GatedReLURegressorCV", "GatedReLUClassifierCV"]
 #: Fitted attributes copied from the refit estimator.
 _REFIT_ATTRIBUTES = (
     "coef_",
+    "intercept_",
+    "target_scale_",
     "gates_",
     "patterns_",
     "n_iter_",
@@ -171,9 +175,12 @@ def fold_scorer(estimator, X, y, loss="squared"):
     except (ValueError, TypeError) as exc:
         raise ValueError(f"Invalid scoring={scoring!r}: {' '.join(str(exc).split())}") from exc
 
-    def score(coef, gates, classes, test, w_test):
+    def score(coef, gates, classes, test, w_test, intercept=0.0, scale=1.0):
+        # a fold's solution in the units of the targets it was fitted on (``scale``: what the
+        # fold divided them by; ``intercept``: its profiled intercept)
         view = cls(**params)
-        view.coef_, view.gates_, view.n_features_in_ = coef, gates, X.shape[1]
+        view.coef_, view.gates_, view.n_features_in_ = coef * scale, gates, X.shape[1]
+        view.intercept_ = np.asarray(intercept) * scale
         if classes is not None:
             view.classes_ = classes
         kwargs = {} if w_test is None else {"sample_weight": w_test}
@@ -186,7 +193,8 @@ def fold_scorer(estimator, X, y, loss="squared"):
 
 
 def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_iter,
-                 sample_weight=None, penalty="group_l2", loss="squared", scorer=None):
+                 sample_weight=None, penalty="group_l2", loss="squared", datafit=None,
+                 scorer=None):
     """Validation scores of one fold along the path, shape (n_alphas,).
 
     ``task`` is "regression" (``T`` is the float target; score: mean squared error) or
@@ -194,7 +202,12 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     :class:`~gatedrelu.GatedReLUClassifier` does; score: accuracy). With ``sample_weight``, the
     fold's training rows are weighted in the loss and its validation score is the weighted one.
     ``scorer`` (a :func:`fold_scorer`) replaces the default score (greater is better).
+    ``datafit`` is the loss's datafit name (``"squared_intercept"`` with an intercept; default
+    ``loss``). A regression fold divides its training targets by their own scale
+    (:func:`~gatedrelu.estimators.target_scale`), as :class:`~gatedrelu.GatedReLURegressor`
+    fitted on them does, so ``alphas`` are in the regressor's units.
     """
+    datafit = loss if datafit is None else datafit
     w_test = None if sample_weight is None else sample_weight[test]
     if sample_weight is not None:  # zero weights are removed rows (see drop_unweighted)
         train = train[sample_weight[train] > 0]
@@ -209,13 +222,15 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
             T_train = encode_labels(fold, y[train], loss).astype(Xb.dtype)
         except ValueError as exc:
             raise ValueError(f"A cross-validation fold cannot be fitted: {exc}") from exc
+        scale = 1.0
     else:
-        T_train = T[train]
+        scale = target_scale(T[train], w_train, datafit)
+        T_train = T[train] / T.dtype.type(scale)
     patterns = activation_patterns(Xb_train, gates)
     try:
         results = _group_lasso.group_lasso_path(
             Xb_train, T_train, patterns, alphas=alphas, tol=tol, max_iter=max_iter,
-            solver=solver, sample_weight=w_train, penalty=penalty, loss=loss,
+            solver=solver, sample_weight=w_train, penalty=penalty, loss=datafit,
         )
     except ValueError as exc:
         if "sample_weight" not in str(exc):
@@ -226,10 +241,11 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
     for k, res in enumerate(results):
         if scorer is not None:
             scores[k] = scorer(res.coef, patterns.gates, getattr(fold, "classes_", None), test,
-                               w_test)
+                               w_test, res.intercept, scale)
             continue
         with jax.enable_x64(True):
             pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
+        pred = (pred + np.asarray(res.intercept, pred.dtype)) * pred.dtype.type(scale)
         if task == "classification":
             scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
                                        sample_weight=w_test)
@@ -269,8 +285,10 @@ class _GatedReLUCVBase(GatedBase):
         l1_ratio=1.0,
         feature_weight=None,
         scoring=None,
+        linear=True,
     ):
         self.scoring = scoring
+        self.linear = linear
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.feature_weight = feature_weight
@@ -296,6 +314,8 @@ class _GatedReLUCVBase(GatedBase):
         check_int(self.n_gates, "n_gates")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        if not isinstance(self.linear, (bool, np.bool_)):
+            raise TypeError(f"linear must be a bool, got {self.linear!r}.")
         solver = check_option(self.solver, "solver", _group_lasso.SOLVERS)
         tol = default_tol(dtype) if self.tol is None else check_nonnegative(self.tol, "tol")
         if self.max_iter is not None:
@@ -321,12 +341,16 @@ class _GatedReLUCVBase(GatedBase):
         penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
                                feature_weight=self.feature_weight)
         loss = self._loss()
+        datafit = datafit_name(loss, self.fit_intercept)
         w = check_sample_weight(sample_weight, X.shape[0])
         Xb = add_bias(X, self.fit_intercept)
-        gates = self._make_gates(Xb)  # sampled once: every fold and the refit share them
+        gates = self._gates_of(Xb)  # sampled once: every fold and the refit share them
         splits = _check_splits(self.cv, X, y, is_classifier(self))
         if alphas is None:
-            amax = _group_lasso.alpha_max(Xb, T, activation_patterns(Xb, gates), loss=loss,
+            # in the refit's units: regression targets divided by their scale
+            scale = 1.0 if is_classifier(self) else target_scale(T, w, datafit)
+            amax = _group_lasso.alpha_max(Xb, T / T.dtype.type(scale),
+                                          activation_patterns(Xb, gates), loss=datafit,
                                           penalty=penalty, sample_weight=w)
             if amax > 0:
                 alphas = amax * np.geomspace(1.0, self.eps, self.n_alphas)
@@ -337,7 +361,7 @@ class _GatedReLUCVBase(GatedBase):
         paths = Parallel(n_jobs=n_jobs, verbose=verbose, prefer="threads")(
             delayed(_fold_scores)(
                 task, Xb, y, T, train, test, gates, alphas, solver, tol, self.max_iter, w,
-                penalty, loss, scorer,
+                penalty, loss, datafit, scorer,
             )
             for train, test in splits
         )
@@ -364,6 +388,7 @@ class _GatedReLUCVBase(GatedBase):
             penalty=self.penalty,
             l1_ratio=self.l1_ratio,
             feature_weight=self.feature_weight,
+            linear=self.linear,
             **self._refit_params(),
         ).fit(X, y, sample_weight=sample_weight)
         for name in _REFIT_ATTRIBUTES:
@@ -385,9 +410,11 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         Number of Gaussian gate vectors sampled once from ``random_state`` (ignored if ``gates``
         is given); every fold and the refit use the same gates.
     alphas : array-like of shape (n_alphas,), default=None
-        The grid of weight decays to try (values > 0, any order; sorted decreasingly). None: a
-        geometric grid of ``n_alphas`` values from ``alpha_max`` of the full training data down
-        to ``eps * alpha_max``.
+        The grid of weight decays to try (values > 0, any order; sorted decreasingly), in units
+        of the targets' scale as :class:`~gatedrelu.GatedReLURegressor`'s ``alpha`` (each fold
+        divides its training targets by their own scale). None: a geometric grid of
+        ``n_alphas`` values from ``alpha_max`` of the full training data (standardised
+        targets) down to ``eps * alpha_max``.
     n_alphas : int, default=20
         Size of the automatic grid (used when ``alphas`` is None).
     eps : float, default=1e-3
@@ -429,6 +456,8 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         smallest wins); otherwise a scikit-learn scorer name (``"r2"``,
         ``"neg_mean_absolute_error"``, ...) or a callable ``scorer(estimator, X, y)``, greater is
         better, applied to each fold's network as a fitted :class:`~gatedrelu.GatedReLURegressor`.
+    linear : bool, default=True
+        The linear part (the always-on zero gate), as in :class:`~gatedrelu.GatedReLURegressor`.
 
     Attributes
     ----------
@@ -443,6 +472,10 @@ class GatedReLURegressorCV(RegressorMixin, _GatedReLUCVBase):
         With ``scoring``: its value for every ``alpha`` and fold.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
         Group-lasso coefficients of the refit on all the data at ``alpha_``.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        Unpenalised intercept of the refit.
+    target_scale_ : float
+        The scale the refit divided the targets by.
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each activation pattern on the full data.
     patterns_ : ActivationPatterns
@@ -572,6 +605,8 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"``, as in
         :class:`~gatedrelu.GatedReLURegressor`.
+    linear : bool, default=True
+        The linear part (the always-on zero gate), as in :class:`~gatedrelu.GatedReLUClassifier`.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         The loss, as in :class:`~gatedrelu.GatedReLUClassifier`: ``"logistic"`` for two classes,
         ``"multinomial"`` (softmax cross-entropy) for any number; both give ``predict_proba``.
@@ -641,6 +676,7 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
         loss="squared",
         scoring=None,
     ):
@@ -648,7 +684,7 @@ class GatedReLUClassifierCV(_ClassifierOutputs, ClassifierMixin, _GatedReLUCVBas
             n_gates, alphas=alphas, n_alphas=n_alphas, eps=eps, cv=cv,
             fit_intercept=fit_intercept, gates=gates, solver=solver, tol=tol, max_iter=max_iter,
             n_jobs=n_jobs, random_state=random_state, verbose=verbose, penalty=penalty,
-            l1_ratio=l1_ratio, feature_weight=feature_weight, scoring=scoring,
+            l1_ratio=l1_ratio, feature_weight=feature_weight, scoring=scoring, linear=linear,
         )
         self.loss = loss
 

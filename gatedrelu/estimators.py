@@ -41,6 +41,13 @@ CLASSIFIER_LOSSES = ("squared", "logistic", "multinomial")
 _PROBABILISTIC = ("logistic", "multinomial")
 
 
+#: Default ``alpha`` of the regressors, in units of the targets' scale, and of the classifiers
+#: (+1/-1 codes), chosen by measurement on held-out splits (``benchmarks/bench_defaults.py``,
+#: ``docs/benchmarks.md``, "Defaults").
+ALPHA_REG = 0.1
+ALPHA_CLS = 0.03
+
+
 def default_tol(dtype) -> float:
     """Default relative duality-gap tolerance: 1e-6 in float64, 1e-5 in float32."""
     return 1e-5 if np.dtype(dtype) == np.float32 else 1e-6
@@ -61,6 +68,9 @@ class GatedBase(BaseEstimator):
         check_positive(self.alpha, "alpha")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
+        linear = getattr(self, "linear", False)
+        if not isinstance(linear, (bool, np.bool_)):
+            raise TypeError(f"linear must be a bool, got {linear!r}.")
 
     def _make_gates(self, Xb: np.ndarray) -> np.ndarray:
         """User gates (validated) or ``n_gates`` Gaussian gates from ``random_state``."""
@@ -82,10 +92,18 @@ class GatedBase(BaseEstimator):
             raise ValueError("gates contains NaN or infinite values.")
         return G.astype(Xb.dtype)
 
+    def _gates_of(self, Xb: np.ndarray) -> np.ndarray:
+        """The gates of a fit: :meth:`_make_gates`, with the always-on zero gate first when
+        ``linear`` (its group is the linear part ``x -> x.u``; ``docs/math.md``, "Linear part")."""
+        G = self._make_gates(Xb)
+        if getattr(self, "linear", False) and not np.any(~np.any(G != 0, axis=0)):
+            G = np.hstack([np.zeros((G.shape[0], 1), G.dtype), G])
+        return G
+
     def _patterns(self, X: np.ndarray):
         self._validate_gate_params()
         Xb = add_bias(X, self.fit_intercept)
-        patterns = activation_patterns(Xb, self._make_gates(Xb))
+        patterns = activation_patterns(Xb, self._gates_of(Xb))
         warn_single_pattern(patterns, X)
         return Xb, patterns
 
@@ -109,6 +127,7 @@ class _GatedReLUMixin(GatedBase):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
     ):
         self.n_gates = n_gates
         self.alpha = alpha
@@ -122,12 +141,13 @@ class _GatedReLUMixin(GatedBase):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.feature_weight = feature_weight
+        self.linear = linear
 
     def _loss(self) -> str:
         """The datafit of this estimator (classifiers override it with their ``loss``)."""
         return "squared"
 
-    def _fit_targets(self, X, T, sample_weight=None):
+    def _fit_targets(self, X, T, sample_weight=None, standardise=False):
         solver = check_option(self.solver, "solver", SOLVERS)
         penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
                                feature_weight=self.feature_weight)
@@ -137,16 +157,32 @@ class _GatedReLUMixin(GatedBase):
             check_int(self.max_iter, "max_iter")
         X, T, sample_weight = drop_unweighted(X, T, sample_weight)
         Xb, patterns = self._patterns(X)
+        loss = datafit_name(self._loss(), self.fit_intercept)
+        scale, offset = 1.0, 0.0
+        if standardise:  # exact: the intercept absorbs the offset, alpha is in units of scale
+            scale = target_scale(T, sample_weight, loss)
+            if scale > np.sqrt(np.finfo(T.dtype).max / 8):
+                raise ValueError(
+                    f"y has root-mean-square {scale:.3g}: the objective in the units of y (about "
+                    f"{scale:.1e}^2) exceeds the range of {T.dtype}, so no objective or duality "
+                    "gap can be reported. Rescale y (e.g. divide it by its standard deviation)."
+                )
+            if loss == "squared_intercept":
+                w = None if sample_weight is None else sample_weight / sample_weight.sum()
+                offset = np.average(T, axis=0, weights=w).astype(T.dtype)
         res = solve_group_lasso(
-            Xb, T, patterns, self.alpha, solver=solver, tol=tol, max_iter=self.max_iter,
-            verbose=verbose, loss=self._loss(), penalty=penalty, sample_weight=sample_weight,
+            Xb, (T - offset) / T.dtype.type(scale), patterns, self.alpha, solver=solver, tol=tol,
+            max_iter=self.max_iter, verbose=verbose, loss=loss, penalty=penalty,
+            sample_weight=sample_weight,
         )
         self.patterns_ = patterns
         self.gates_ = patterns.gates
-        self.coef_ = res.coef
+        self.coef_ = (res.coef * T.dtype.type(scale)).astype(T.dtype, copy=False)
+        self.intercept_ = offset + res.intercept * scale
+        self.target_scale_ = scale
         self.n_iter_ = res.n_iter
-        self.dual_gap_ = res.dual_gap
-        self.objective_ = res.objective
+        self.dual_gap_ = res.dual_gap * scale * scale
+        self.objective_ = res.objective * scale * scale
         self.n_active_neurons_ = res.n_active
         return self
 
@@ -156,7 +192,10 @@ class _GatedReLUMixin(GatedBase):
         Xb = self._bias(X)
         masks = gate_masks(Xb, self.gates_)
         with jax.enable_x64(True):
-            return np.asarray(forward(Xb, masks, self.coef_.astype(Xb.dtype, copy=False)))
+            scores = np.asarray(forward(Xb, masks, self.coef_.astype(Xb.dtype, copy=False)))
+        # models saved before the intercept existed have none
+        intercept = getattr(self, "intercept_", 0.0)
+        return scores + np.asarray(intercept, scores.dtype) if np.any(intercept) else scores
 
     def to_network(self) -> GatedReLUNetwork:
         """The equivalent non-convex two-layer gated ReLU network (active neurons only).
@@ -167,7 +206,8 @@ class _GatedReLUMixin(GatedBase):
         penalty.
         """
         check_is_fitted(self, "coef_")
-        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
+        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept,
+                                 intercept=getattr(self, "intercept_", 0.0))
 
 
 
@@ -180,12 +220,16 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
-    alpha : float, default=1e-3
-        Weight decay, scaled as in ``docs/math.md``: the objective is
-        ``1/(2n) ||f(X) - y||^2 + alpha * sum_i ||u_i||`` (with the default penalty).
+    alpha : float, default=0.1
+        Weight decay in units of the targets' scale (``docs/math.md``, "Intercept, scale-free
+        regularisation and linear part"): the targets are centred and divided by their
+        (weighted) root-mean-square ``target_scale_`` before solving ``1/(2n) ||f(X) + b -
+        y||^2 + alpha * sum_i ||u_i||``; equivalently the fit solves that program on the user's
+        ``y`` at ``alpha * target_scale_``. So ``c * y + k`` gives ``c * predictions + k``.
     fit_intercept : bool, default=True
-        Append a constant column so every neuron has its own bias; gates then have
-        ``n_features + 1`` entries, bias last.
+        Fit an unpenalised intercept ``intercept_`` and append a constant column so every
+        neuron has its own bias; gates then have ``n_features + 1`` entries, bias last. False:
+        neither (a homogeneous network).
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors, used instead of sampling.
     solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
@@ -214,26 +258,60 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
         ``"group_l2"``); an error with any other penalty.
+    linear : bool, default=True
+        Add a linear part (skip connection): the zero gate, always on, is put first among the
+        gates, and its group ``coef_[0]`` is the linear term ``x . u_0``, penalised like a
+        neuron. The model class then contains the linear model.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
-        Group-lasso coefficients ``u_i``, one group per activation pattern.
+        Group-lasso coefficients ``u_i``, one group per activation pattern (with ``linear``,
+        ``coef_[0]`` is the linear part), in the units of ``y``.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept ``b`` (0.0 with ``fit_intercept=False``).
+    target_scale_ : float
+        The scale the targets were divided by (their weighted RMS after centring).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
-        Representative gate of each pattern.
+        Representative gate of each pattern (with ``linear``, ``gates_[:, 0]`` is zero).
     patterns_ : ActivationPatterns
         Activation patterns of the gates on the training data.
     n_iter_ : int
         Iterations of the solver.
     dual_gap_ : float
-        Absolute duality gap at ``coef_``.
+        Absolute duality gap at ``coef_`` (in squared units of ``y``).
     objective_ : float
-        Group-lasso objective at ``coef_``.
+        Objective at ``coef_`` and ``intercept_`` of the program on ``y`` at ``alpha *
+        target_scale_``.
     n_active_neurons_ : int
         Number of non-zero groups.
     n_features_in_ : int
         Number of features seen in ``fit``.
     """
+
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=ALPHA_REG,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        verbose=0,
+        penalty="group_l2",
+        l1_ratio=1.0,
+        feature_weight=None,
+        linear=True,
+    ):
+        super().__init__(
+            n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
+            solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
+            verbose=verbose, penalty=penalty, l1_ratio=l1_ratio, feature_weight=feature_weight,
+            linear=linear,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -249,7 +327,7 @@ class GatedReLURegressor(RegressorMixin, _GatedReLUMixin):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
-        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight)
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight, standardise=True)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_outputs)."""
@@ -384,13 +462,15 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled (ignored if ``gates`` is given).
-    alpha : float, default=1e-3
+    alpha : float, default=0.03
         Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
-        samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) - y||^2 + alpha * sum_i
-        ||u_i||`` for the squared loss.
+        samples plus ``alpha * sum_i ||u_i||``, e.g. ``1/(2n) ||f(X) + b - y||^2 + alpha *
+        sum_i ||u_i||`` for the squared loss (on +1/-1 codes, so no target scale).
     fit_intercept : bool, default=True
-        Append a constant column so every neuron has its own bias; gates then have
-        ``n_features + 1`` entries, bias last.
+        Append a constant column so every neuron has its own bias (gates then have
+        ``n_features + 1`` entries, bias last) and, with the squared loss, fit an unpenalised
+        intercept ``intercept_`` (the logistic and multinomial losses have the neurons' biases
+        only).
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors, used instead of sampling.
     solver : {"auto", "working_set", "newton", "fista", "cvxpy"}, default="auto"
@@ -419,6 +499,9 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     feature_weight : float >= 0, default=None
         Weight of the feature groups of ``penalty="group_l2+feature"`` (None means 1.0; 0 gives
         ``"group_l2"``); an error with any other penalty.
+    linear : bool, default=True
+        Add a linear part: the always-on zero gate first among the gates, its group
+        ``coef_[0]`` the linear term, penalised like a neuron.
     loss : {"squared", "logistic", "multinomial"}, default="squared"
         ``"squared"``: ``1/(2n) ||f(X) - Y||^2`` on +1/-1 codes (no ``predict_proba``; calibrate
         with ``sklearn.calibration.CalibratedClassifierCV``). ``"logistic"``: ``(1/n) sum_k
@@ -430,7 +513,12 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     ----------
     coef_ : ndarray of shape (n_patterns, n_features [+ 1]) or (n_patterns, n_features [+ 1], n_outputs)
         Group-lasso coefficients ``u_i``, one group per activation pattern (``n_outputs`` is 1
-        for two classes except with ``loss="multinomial"``, else the number of classes).
+        for two classes except with ``loss="multinomial"``, else the number of classes; with
+        ``linear``, ``coef_[0]`` is the linear part).
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept of the scores (squared loss with ``fit_intercept``; else 0.0).
+    target_scale_ : float
+        1.0 (the codes are not rescaled).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each pattern.
     patterns_ : ActivationPatterns
@@ -452,7 +540,7 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
     def __init__(
         self,
         n_gates=100,
-        alpha=1e-3,
+        alpha=ALPHA_CLS,
         *,
         fit_intercept=True,
         gates=None,
@@ -464,12 +552,14 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         penalty="group_l2",
         l1_ratio=1.0,
         feature_weight=None,
+        linear=True,
         loss="squared",
     ):
         super().__init__(
             n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
             solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
             verbose=verbose, penalty=penalty, l1_ratio=l1_ratio, feature_weight=feature_weight,
+            linear=linear,
         )
         self.loss = loss
 
@@ -486,6 +576,31 @@ class GatedReLUClassifier(_ClassifierOutputs, ClassifierMixin, _GatedReLUMixin):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         T = encode_labels(self, y, loss).astype(X.dtype)
         return self._fit_targets(X, T, sample_weight)
+
+
+def datafit_name(loss: str, fit_intercept: bool) -> str:
+    """The datafit of an estimator's ``loss``: with ``fit_intercept``, the squared loss gets its
+    unpenalised intercept (``"squared_intercept"``, ``docs/math.md``, "Intercept"); the logistic
+    and multinomial losses keep the neurons' biases only."""
+    return "squared_intercept" if loss == "squared" and fit_intercept else loss
+
+
+def target_scale(T, sample_weight, loss: str) -> float:
+    """The scale ``sigma`` by which a regressor divides its targets (``docs/math.md``, "Scale-free
+    regularisation"): the weighted root-mean-square of the targets, centred when the loss has an
+    intercept, over every output; 1.0 for constant (or zero) targets. ``y -> c y`` gives
+    ``sigma -> |c| sigma``, so the standardised problem, hence the network up to the factor
+    ``c``, does not change."""
+    T = np.asarray(T, dtype=np.float64).reshape(T.shape[0], -1)
+    w = np.ones(T.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    w = w / w.sum()
+    if loss == "squared_intercept":
+        T = T - w @ T
+    big = np.max(np.abs(T)) if T.size else 0.0
+    if not np.isfinite(big) or big == 0:
+        return 1.0
+    sigma = big * float(np.sqrt(w @ np.mean((T / big) ** 2, axis=1)))  # no overflow near 1e300
+    return sigma if np.isfinite(sigma) and sigma > 0 else 1.0
 
 
 def drop_unweighted(X, T, sample_weight):

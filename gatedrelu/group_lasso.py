@@ -33,7 +33,7 @@ from ._validation import (
     check_sample_weight,
     check_targets,
 )
-from .operator import power_lipschitz, use_packed
+from .operator import forward, power_lipschitz, use_packed
 from .patterns import check_patterns
 from .problem import (
     DATAFITS,
@@ -104,6 +104,9 @@ class GroupLassoResult:
     constraint_violation : float
         Constrained problems (convex ReLU): the largest constraint violation at ``coef``, in
         units of the predictions (``docs/math.md``); 0 for the group lasso.
+    intercept : float or ndarray of shape (c,)
+        The unpenalised intercept ``b`` of ``loss="squared_intercept"`` (the weighted mean of
+        ``y - A(coef)``: predictions are ``A(coef) + b``); 0.0 for the other losses.
     """
 
     coef: np.ndarray
@@ -117,6 +120,7 @@ class GroupLassoResult:
     status: str = ""
     info: dict = field(default_factory=dict, compare=False, repr=False)
     constraint_violation: float = 0.0
+    intercept: float | np.ndarray = 0.0
 
     @property
     def relative_gap(self) -> float:
@@ -173,6 +177,7 @@ def make_problem(X, y, M, alpha, loss="squared", penalty="group_l2", sample_weig
     if w is not None:
         X, y = datafit.apply_weights(X, y, w)
         X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
+        datafit = datafit.weighted(w)
     return Problem(X, M, y, float(alpha), datafit, penalty, constraint)
 
 
@@ -353,7 +358,7 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
     status = "; ".join(steps) if steps else out.status
     result = GroupLassoResult(
         coef, objective, dual_gap, int(out.n_iter), converged, problem.alpha,
-        lipschitz, solver, status, out.info, violation,
+        lipschitz, solver, status, out.info, violation, _intercept(scaled, out.coef, scaling),
     )
     if not converged:
         # only a solve that used its whole budget says so (a sub-solver's own cap is a stop)
@@ -372,6 +377,16 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
             stacklevel=stacklevel,
         )
     return result
+
+
+def _intercept(problem: Problem, U, scaling):
+    """The profiled intercept of a datafit that has one (in the user's units), else 0.0."""
+    if not problem.datafit.has_intercept:
+        return 0.0
+    with jax.enable_x64(True):
+        z = np.asarray(forward(problem.X, problem.M, np.asarray(U, problem.X.dtype)))
+    b = np.asarray(problem.datafit.intercept(z, problem.y), dtype=problem.X.dtype) * scaling.sy
+    return b if b.ndim else float(b)
 
 
 def solve_group_lasso(

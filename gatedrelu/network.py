@@ -40,16 +40,31 @@ class GatedReLUNetwork:
         Gate vectors ``g_i``.
     fit_intercept : bool
         Whether inputs get a trailing column of ones (each neuron's bias) before the first layer.
+    intercept : float or ndarray of shape (c,)
+        The output's unpenalised intercept ``b``, added to the sum over neurons (0.0: none).
+
+    A neuron whose gate is the zero vector is always on (``1[0 >= 0] = 1``): it is the linear
+    skip connection ``x -> x.w v`` of the estimators' ``linear=True`` (``docs/math.md``,
+    "Linear part"); :attr:`linear_part` gives its weights.
     """
 
     first_layer: np.ndarray
     output_weights: np.ndarray
     gates: np.ndarray
     fit_intercept: bool
+    intercept: float | np.ndarray = 0.0
 
     @property
     def n_neurons(self) -> int:
         return self.output_weights.shape[0]
+
+    @property
+    def linear_part(self) -> np.ndarray:
+        """Weights of the linear skip connection, ``sum_i w_i v_i`` over the always-on neurons
+        (zero gates): shape (d,) or (d, c) (``d`` includes the bias entry); zeros if none."""
+        on = ~np.any(self.gates != 0, axis=0)
+        w = self.first_layer[on] * self.output_weights[on].reshape((-1,) + (1,) * (self.first_layer.ndim - 1))
+        return w.sum(axis=0)
 
     def _inputs(self, X) -> np.ndarray:
         X = as_float_array(X, "X", dtype=self.first_layer.dtype)
@@ -71,7 +86,7 @@ class GatedReLUNetwork:
 
     def predict(self, X) -> np.ndarray:
         """Network output ``f(x)``: (n,) or (n, c)."""
-        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights)
+        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights) + self.intercept
 
     __call__ = predict
 
@@ -81,7 +96,7 @@ class GatedReLUNetwork:
         return 0.5 * alpha * float(np.sum(self.first_layer**2) + np.sum(self.output_weights**2))
 
 
-def network_from_coef(coef, gates, *, fit_intercept: bool) -> GatedReLUNetwork:
+def network_from_coef(coef, gates, *, fit_intercept: bool, intercept=0.0) -> GatedReLUNetwork:
     """Network of the non-zero groups of a (GL) solution.
 
     Parameters
@@ -89,6 +104,8 @@ def network_from_coef(coef, gates, *, fit_intercept: bool) -> GatedReLUNetwork:
     coef : ndarray of shape (P, d) or (P, d, c)
     gates : ndarray of shape (d, P)
     fit_intercept : bool
+    intercept : float or ndarray of shape (c,), default 0.0
+        The unpenalised output intercept.
     """
     coef = np.asarray(coef)
     norms = np.linalg.norm(coef.reshape(coef.shape[0], -1), axis=1)
@@ -100,6 +117,7 @@ def network_from_coef(coef, gates, *, fit_intercept: bool) -> GatedReLUNetwork:
         output_weights=scale.astype(coef.dtype),
         gates=np.asarray(gates)[:, active],
         fit_intercept=bool(fit_intercept),
+        intercept=intercept,
     )
 
 
@@ -132,6 +150,14 @@ class ReLUNetwork:
     @property
     def n_neurons(self) -> int:
         return self.output_weights.shape[0]
+
+    @property
+    def linear_part(self) -> np.ndarray:
+        """Weights of the linear skip connection, ``sum_i w_i v_i`` over the always-on neurons
+        (zero gates): shape (d,) or (d, c) (``d`` includes the bias entry); zeros if none."""
+        on = ~np.any(self.gates != 0, axis=0)
+        w = self.first_layer[on] * self.output_weights[on].reshape((-1,) + (1,) * (self.first_layer.ndim - 1))
+        return w.sum(axis=0)
 
     def _inputs(self, X) -> np.ndarray:
         X = as_float_array(X, "X", dtype=self.first_layer.dtype)

@@ -634,3 +634,76 @@ def test_check_problem_size_estimate():
         check_problem_size(40, 5, m, available=10**9)
     with pytest.raises(ValueError, match="n_gates must be >= 1"):
         check_problem_size(40, 5, 0)
+
+
+# --------------------------------------------------------------------------- --cv, --loss, --proba
+
+
+def test_fit_cv_chooses_alpha_and_reports_the_held_out_score(regression_csv, tmp_path, capsys):
+    """--cv K fits GatedReLURegressorCV(cv=K) in the pipeline and prints its cross-validated
+    score beside the training fit."""
+    from gatedrelu import GatedReLURegressorCV
+
+    path, X, y = regression_csv
+    out = tmp_path / "out"
+    assert gr("fit", "--data", path, "--target", "t", "--n-gates", "10", "--cv", "3",
+              "--out", out) == 0
+    printed = capsys.readouterr().out
+    model = load_model(out / "model.npz")
+    reference = make_pipeline(
+        StandardScaler(), GatedReLURegressorCV(n_gates=10, cv=3, random_state=0)
+    ).fit(X, y)
+    est = model[-1]
+    assert isinstance(est, GatedReLURegressorCV) and est.alpha_ == reference[-1].alpha_
+    mse = reference[-1].mse_path_[list(reference[-1].alphas_).index(est.alpha_)].mean()
+    assert f"3-fold CV R^2:  {1 - mse / np.var(y):.4f}" in printed
+    assert f"training R^2:   {model.score(X, y):.4f}" in printed
+    assert "(chosen by 3-fold cross-validation)" in printed
+
+
+def test_fit_without_cv_says_the_held_out_score_is_not_computed(regression_csv, tmp_path, capsys):
+    path, _, _ = regression_csv
+    assert gr("fit", "--data", path, "--n-gates", "5", "--out", tmp_path / "o") == 0
+    assert "held-out score: not computed (--cv K" in capsys.readouterr().out
+
+
+def test_predict_proba_with_the_logistic_loss(tmp_path, capsys):
+    X, y, _ = make_planted(n_samples=40, n_features=2, task="classification", random_state=2)
+    labels = np.array(["no", "yes"])[y]
+    path = _write_csv(tmp_path / "c.csv", ["u", "v", "y"],
+                      [[_num(a), _num(b), k] for (a, b), k in zip(X, labels)])
+    out = tmp_path / "out"
+    assert gr("fit", "--data", path, "--n-gates", "10", "--loss", "logistic", "--out", out) == 0
+    model = load_model(out / "model.npz")
+    assert model[-1].loss == "logistic"
+    assert gr("predict", "--model-file", out / "model.npz", "--data", path, "--proba",
+              "--out", out) == 0
+    with open(out / "predictions.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["prediction", "proba_no", "proba_yes"]
+    assert [r[0] for r in rows[1:]] == list(model.predict(X))
+    written = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    assert np.array_equal(written, model.predict_proba(X))
+    np.testing.assert_allclose(written.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_proba_and_loss_errors(regression_csv, tmp_path, capsys):
+    path, _, _ = regression_csv
+    # a squared-loss classifier has no probabilities: one clear line, exit 2
+    X, y, _ = make_planted(n_samples=30, n_features=2, task="classification", random_state=1)
+    cls = _write_csv(tmp_path / "c.csv", ["u", "v", "y"],
+                     [[_num(a), _num(b), f"c{k}"] for (a, b), k in zip(X, y)])
+    out = tmp_path / "out"
+    assert gr("fit", "--data", cls, "--n-gates", "5", "--out", out) == 0
+    capsys.readouterr()
+    assert gr("predict", "--model-file", out / "model.npz", "--data", cls, "--proba",
+              "--out", out) == 2
+    err = capsys.readouterr().err
+    assert "--proba" in err and "loss='squared'" in err and "--loss logistic" in err
+    # --loss is for classification
+    assert gr("fit", "--data", path, "--target", "t", "--loss", "logistic",
+              "--out", tmp_path / "r") == 2
+    assert "--loss logistic is for classification" in capsys.readouterr().err
+    # --cv needs 0 or at least two folds
+    assert gr("fit", "--data", path, "--cv", "1", "--out", tmp_path / "r") == 2
+    assert "not 0 or a number of folds >= 2" in capsys.readouterr().err

@@ -79,7 +79,9 @@ def test_automatic_grid_starts_at_alpha_max_of_the_full_data(regressor_cv, regre
     X, y = regression
     Xb = np.hstack([X, np.ones((len(X), 1))])
     gates = np.random.default_rng(RS).standard_normal((Xb.shape[1], N_GATES))
-    amax = _numpy_alpha_max(Xb, y, gates)
+    gates = np.hstack([np.zeros((Xb.shape[1], 1)), gates])  # the linear part's zero gate
+    # the intercept centres the targets and the grid is in units of their scale
+    amax = _numpy_alpha_max(Xb, (y - y.mean()) / y.std(), gates)
     np.testing.assert_allclose(regressor_cv.alphas_, amax * np.geomspace(1, 1e-3, 6), rtol=1e-12)
     assert regressor_cv.mse_path_.shape == (6, 3)
 
@@ -147,13 +149,16 @@ def test_ties_go_to_the_largest_alpha(regression):
     X, y = regression
     Xb = np.hstack([X, np.ones((len(X), 1))])
     gates = np.random.default_rng(RS).standard_normal((Xb.shape[1], N_GATES))
-    amax = _numpy_alpha_max(Xb, y, gates)
+    gates = np.hstack([np.zeros((Xb.shape[1], 1)), gates])  # the linear part's zero gate
+    # the intercept centres the targets and the grid is in units of their scale
+    amax = _numpy_alpha_max(Xb, (y - y.mean()) / y.std(), gates)
     # alphas far above alpha_max give U = 0 in every fold (a fold's own alpha_max may exceed
-    # that of the full data, hence the margin): identical validation errors, mean(y_test^2)
+    # that of the full data, hence the margin): identical validation errors, those of the
+    # intercept alone, mean((y_test - mean(y_train))^2)
     grid = [4 * amax, 16 * amax, 8 * amax]
     model = GatedReLURegressorCV(n_gates=N_GATES, alphas=grid, cv=3, random_state=RS).fit(X, y)
     np.testing.assert_array_equal(model.alphas_, [16 * amax, 8 * amax, 4 * amax])
-    expected = [np.mean(y[test] ** 2) for _, test in KFold(3).split(X)]
+    expected = [np.mean((y[test] - y[train].mean()) ** 2) for train, test in KFold(3).split(X)]
     np.testing.assert_allclose(model.mse_path_, np.tile(expected, (3, 1)), rtol=1e-12)
     assert np.all(model.mse_path_ == model.mse_path_[0])
     assert model.alpha_ == 16 * amax

@@ -31,14 +31,20 @@ def regression():
 
 @pytest.mark.slow
 def test_regressor_is_the_group_lasso_on_the_biased_data(regression):
+    """The default regressor solves (GL) with the unpenalised intercept ("squared_intercept"),
+    on the biased data, with the always-on gate first, at ``alpha`` times the targets' scale."""
     X, y = regression
     est = GatedReLURegressor(n_gates=40, alpha=0.01, random_state=0, tol=1e-9).fit(X, y)
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    # the gates were sampled from random_state with the bias entry last
-    G = np.random.default_rng(0).standard_normal((5, 40))
+    # the gates were sampled from random_state with the bias entry last; the linear part's
+    # zero gate comes first
+    G = np.hstack([np.zeros((5, 1)), np.random.default_rng(0).standard_normal((5, 40))])
     p = activation_patterns(Xb, G)
-    ref = solve_group_lasso(Xb, y, p, 0.01, solver="cvxpy")
+    assert est.target_scale_ == pytest.approx(np.std(y), rel=1e-12)
+    ref = solve_group_lasso(Xb, y, p, 0.01 * np.std(y), solver="cvxpy", loss="squared_intercept")
     assert est.objective_ == pytest.approx(ref.objective, rel=1e-6)
+    # intercepts agree to the accuracy of the fitted values, O(sqrt(gap)) (Clarabel's ~1e-8)
+    assert est.intercept_ == pytest.approx(ref.intercept, abs=1e-3 * np.std(y))
     np.testing.assert_array_equal(est.gates_, p.gates)
     assert est.coef_.shape == (p.n_patterns, 5)
     assert est.n_active_neurons_ == np.count_nonzero(np.linalg.norm(est.coef_, axis=1))
@@ -91,8 +97,10 @@ def test_user_gates_and_cvxpy_solver(regression):
     exact = GatedReLURegressor(gates=G, alpha=0.01, solver="cvxpy").fit(X, y)
     assert fista.objective_ == pytest.approx(exact.objective_, rel=1e-6)
     np.testing.assert_allclose(fista.predict(X), exact.predict(X), atol=1e-4)
-    # user gates are used as given: every representative gate is one of them
-    assert all(any(np.array_equal(g, G[:, j]) for j in range(25)) for g in fista.gates_.T)
+    # user gates are used as given: every representative gate is one of them, or the linear
+    # part's zero gate (first)
+    assert np.all(fista.gates_[:, 0] == 0)
+    assert all(any(np.array_equal(g, G[:, j]) for j in range(25)) for g in fista.gates_[:, 1:].T)
 
 
 def test_float32_is_honoured(regression):

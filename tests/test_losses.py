@@ -229,7 +229,8 @@ def test_classifier_solves_the_program_and_gives_probabilities(loss):
         y = np.where(y == 2, "virginica", "other")  # string labels, two classes
     clf = GatedReLUClassifier(n_gates=30, alpha=1e-2, loss=loss, random_state=0, tol=1e-9).fit(X, y)
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    p = activation_patterns(Xb, sample_gates(5, 30, random_state=0))
+    # the linear part's zero gate first (linear=True)
+    p = activation_patterns(Xb, np.hstack([np.zeros((5, 1)), sample_gates(5, 30, random_state=0)]))
     T = (y == clf.classes_[1]) * 2.0 - 1 if loss == "logistic" else np.eye(3)[y]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -10,7 +10,6 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gatedrelu.estimators import GatedReLUClassifier, GatedReLURegressor
 from gatedrelu.group_lasso import alpha_max, duality_gap, objective, solve_group_lasso
 from gatedrelu.kernels import enumerate_patterns, ntk_kernel
 from gatedrelu.mkl import (
@@ -23,6 +22,7 @@ from gatedrelu.mkl import (
     scale_shape,
 )
 from gatedrelu.mkl_estimators import KERNELS, MKLClassifier, MKLRegressor
+from gatedrelu.network import network_from_coef
 from gatedrelu.patterns import activation_patterns, sample_gates
 
 
@@ -362,10 +362,14 @@ def test_optimal_kernel_regressor_equals_gated_relu(n_outputs):
     X, y, X2 = _regression_data(n_outputs=n_outputs)
     common = dict(n_gates=40, alpha=1e-3, random_state=0, tol=1e-12)
     mkl = MKLRegressor(kernel="optimal", **common).fit(X, y)
-    net = GatedReLURegressor(max_iter=1_000_000, **common).fit(X, y)
+    # (GL) on the biased data and the MKL estimator's patterns (GatedReLURegressor now adds a
+    # free intercept, a linear part and the targets' scale, which the MKL estimators do not)
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    res = solve_group_lasso(Xb, y, mkl.patterns_, 1e-3, tol=1e-12, max_iter=1_000_000)
+    net = network_from_coef(res.coef, mkl.patterns_.gates, fit_intercept=True)
     np.testing.assert_allclose(mkl.predict(X2), net.predict(X2), rtol=0, atol=1e-6)
     np.testing.assert_allclose(mkl.predict(X), net.predict(X), rtol=0, atol=1e-6)
-    assert mkl.objective_ == pytest.approx(net.objective_, rel=1e-10)
+    assert mkl.objective_ == pytest.approx(res.objective, rel=1e-10)
     assert mkl.kernel_scale_ == pytest.approx(mkl.weights_.sum())
 
 
@@ -375,9 +379,13 @@ def test_optimal_kernel_classifier_equals_gated_relu():
     common = dict(n_gates=30, alpha=1e-3, random_state=1)
     # 1e-10 is about the floor the 60 x 60 kernel solves can certify here.
     mkl = MKLClassifier(kernel="optimal", tol=1e-10, **common).fit(X, labels)
-    net = GatedReLUClassifier(max_iter=1_000_000, tol=1e-12, **common).fit(X, labels)
-    np.testing.assert_allclose(mkl.decision_function(X2), net.decision_function(X2), atol=1e-6)
-    np.testing.assert_array_equal(mkl.predict(X2), net.predict(X2))
+    # (GL) on the biased data, +1/-1 one-hot codes and the MKL estimator's patterns
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    T = np.where(labels[:, None] == mkl.classes_[None, :], 1.0, -1.0)
+    res = solve_group_lasso(Xb, T, mkl.patterns_, 1e-3, tol=1e-12, max_iter=1_000_000)
+    net = network_from_coef(res.coef, mkl.patterns_.gates, fit_intercept=True)
+    np.testing.assert_allclose(mkl.decision_function(X2), net.predict(X2), atol=1e-6)
+    np.testing.assert_array_equal(mkl.predict(X2), mkl.classes_[np.argmax(net.predict(X2), axis=1)])
 
 
 def _explicit_ntk(Xb, X2b, G):

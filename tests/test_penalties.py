@@ -343,8 +343,11 @@ def test_feature_sparsity_zeroes_whole_inputs_of_the_network(penalty, extra, alp
     # the columns CVXPY's optimum leaves at zero are the ones cut
     pen = make_penalty(penalty, **extra)
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    ref = solve_group_lasso(Xb, y, model.patterns_, model.alpha, solver="cvxpy", penalty=pen)
-    assert model.objective_ == pytest.approx(ref.objective, rel=1e-6)
+    # the estimator's program: free intercept, targets divided by their scale
+    sigma = model.target_scale_
+    ref = solve_group_lasso(Xb, (y - y.mean()) / sigma, model.patterns_, model.alpha,
+                            solver="cvxpy", penalty=pen, loss="squared_intercept")
+    assert model.objective_ == pytest.approx(sigma**2 * ref.objective, rel=1e-6)
     ref_norms = np.linalg.norm(ref.coef, axis=0)
     assert np.all(ref_norms[3:7] <= 1e-6 * ref_norms.max())
 
@@ -360,18 +363,23 @@ def test_estimators_certify_the_penalised_objective(kw):
     # the objective, recomputed by hand from the network's coefficients
     U = model.coef_
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    pred = np.sum(model.patterns_.masks * (Xb @ U.T), axis=1)
-    rho = kw["l1_ratio"]
+    pred = np.sum(model.patterns_.masks * (Xb @ U.T), axis=1) + model.intercept_
+    rho, sigma = kw["l1_ratio"], model.target_scale_
     neurons = np.sum(np.linalg.norm(U, axis=1))
     features = np.sum(np.linalg.norm(U, axis=0))
     omega = {"feature": features, "group_l2": neurons,
              "group_l2+feature": neurons + kw.get("feature_weight", 1.0) * features}[kw["penalty"]]
-    F = 0.5 * np.mean((pred - y) ** 2) + 0.05 * (rho * omega + 0.5 * (1 - rho) * np.sum(U**2))
+    # in the user's units the norm part is scaled by the targets' scale, the ridge part not
+    # (docs/math.md, "Intercept, scale-free regularisation and linear part")
+    F = 0.5 * np.mean((pred - y) ** 2) + 0.05 * (sigma * rho * omega
+                                                 + 0.5 * (1 - rho) * np.sum(U**2))
     assert model.objective_ == pytest.approx(F, rel=1e-10)
-    ref = solve_group_lasso(Xb, y, model.patterns_, 0.05, solver="cvxpy",
+    ref = solve_group_lasso(Xb, (y - y.mean()) / sigma, model.patterns_, 0.05, solver="cvxpy",
                             penalty=make_penalty(kw["penalty"], l1_ratio=rho,
-                                                 feature_weight=kw.get("feature_weight")))
-    assert model.objective_ - ref.objective <= model.dual_gap_ + 1e-9 * ref.objective
+                                                 feature_weight=kw.get("feature_weight")),
+                            loss="squared_intercept")
+    ref_F = sigma**2 * ref.objective
+    assert model.objective_ - ref_F <= model.dual_gap_ + 1e-9 * ref_F
     # classifiers take the same parameters
     clf = GatedReLUClassifier(n_gates=10, alpha=0.05, random_state=1, **kw).fit(X, y > np.median(y))
     assert clf.dual_gap_ <= 1e-6 * clf.objective_ and clf.score(X, y > np.median(y)) > 0.7
@@ -383,7 +391,8 @@ def test_cv_uses_the_penalty_for_its_grid_and_refit(tmp_path):
     kw = dict(penalty="group_l2+feature", feature_weight=0.5, l1_ratio=0.8)
     cv = GatedReLURegressorCV(n_gates=10, n_alphas=3, eps=0.1, cv=2, random_state=0, **kw).fit(X, y)
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    amax = alpha_max(Xb, y, activation_patterns(Xb, cv.patterns_.gates), **kw)
+    amax = alpha_max(Xb, (y - y.mean()) / y.std(), activation_patterns(Xb, cv.patterns_.gates),
+                     loss="squared_intercept", **kw)
     # the grid starts at this penalty's alpha_max (full-data patterns of the same gates)
     assert cv.alphas_[0] == pytest.approx(amax, rel=1e-9)
     direct = GatedReLURegressor(n_gates=10, alpha=cv.alpha_, random_state=0, **kw).fit(X, y)

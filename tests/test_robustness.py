@@ -66,8 +66,9 @@ def test_estimator_on_data_scaled_by_1e100_matches_the_unscaled_fit(data):
     X, y, _ = data
     a = GatedReLURegressor(alpha=1e-2, random_state=0).fit(X[:, :-1], y)
     # the bias column is 1, so scaling the inputs alone changes the problem; scale X, y, alpha
-    # consistently with a scaled bias: compare the group-lasso objective instead
-    b = GatedReLURegressor(alpha=1e-2 * 1e200, random_state=0, fit_intercept=False)
+    # consistently with a scaled bias: compare the group-lasso objective instead. alpha is in
+    # units of the targets' scale, so only the inputs' factor 1e100 enters it
+    b = GatedReLURegressor(alpha=1e-2 * 1e100, random_state=0, fit_intercept=False)
     b.fit(X * 1e100, y * 1e100)
     c = GatedReLURegressor(alpha=1e-2, random_state=0, fit_intercept=False).fit(X, y)
     assert a.dual_gap_ <= 1e-6 * a.objective_

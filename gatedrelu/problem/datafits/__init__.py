@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from ..._registry import discover, instance
 from ._base import Datafit
+from .centred import CentredQuadratic
 from .logistic import Logistic
 from .multinomial import Multinomial
 from .quadratic import Quadratic
 
-__all__ = ["DATAFITS", "Datafit", "Logistic", "Multinomial", "Quadratic", "get_datafit"]
+__all__ = ["CentredQuadratic", "DATAFITS", "Datafit", "Logistic", "Multinomial", "Quadratic", "get_datafit"]
 
 #: name -> datafit class
 DATAFITS = discover(__name__, __path__, "DATAFIT", Datafit)

@@ -38,7 +38,9 @@ class Datafit(Component):
     #: Whether ``f(s z; s y) = s^2 f(z; y)``, so that the targets can be rescaled exactly
     #: (:mod:`gatedrelu.problem.scaling`).
     scalable_targets = False
-
+    #: Whether the model has an unpenalised intercept, profiled out of the datafit (then
+    #: ``intercept(z, y)`` gives its value at the predictions ``z``).
+    has_intercept = False
 
     # -- what every datafit defines -------------------------------------------------------
     def value(self, z, y):  # pragma: no cover - interface
@@ -88,6 +90,16 @@ class Datafit(Component):
     def apply_weights(self, X, y, w):
         """``(X, y)`` of the problem whose datafit is the ``w``-weighted one (``w`` has mean 1)."""
         raise NotImplementedError  # pragma: no cover - interface
+
+    def weighted(self, w):
+        """The datafit of the ``w``-weighted problem, used with ``apply_weights``'s data. The
+        default is this datafit: the weights live in the data alone. (The intercept's centring
+        needs to know them.)"""
+        return self
+
+    def intercept(self, z, y):
+        """The profiled intercept at predictions ``z`` (0 for datafits without one)."""
+        return 0.0
 
 
 def xlogx(x):
