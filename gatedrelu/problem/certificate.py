@@ -202,11 +202,22 @@ def refined_dual(datafit, penalty, X, M, y, U, z, theta0, Atheta0, alpha, adjoin
         B = (Xb @ Vm).reshape(stop - start, s, c) * Mb[:, :, None]
         return B.transpose(0, 2, 1).reshape(-1, s)
 
+    # a datafit with a free intercept has its dual on the subspace s^T theta = 0 (each output):
+    # the correction is taken there, P B c with (B^T P B) c = excess
+    centre = getattr(datafit, "centre", None)
+    if centre is not None:
+        sv = getattr(datafit, "sqrt_weights", None)
+        sv = np.ones(n) if sv is None else np.asarray(sv, np.float64)
+        Bs = np.zeros((c, s))
     gram = np.zeros((s, s))
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         B = directions(start, stop)
         gram += B.T @ (B * np.repeat(h[start:stop, 0], c)[:, None])
+        if centre is not None:
+            Bs += (B.reshape(stop - start, c, s) * sv[start:stop, None, None]).sum(axis=0)
+    if centre is not None:
+        gram -= Bs.T @ Bs / float(sv @ sv)
     try:
         coef = scipy.linalg.solve(gram + 1e-13 * np.trace(gram) / s * np.eye(s), excess,
                                   assume_a="pos")
@@ -216,6 +227,8 @@ def refined_dual(datafit, penalty, X, M, y, U, z, theta0, Atheta0, alpha, adjoin
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         delta[start:stop] = (directions(start, stop) @ coef).reshape(-1, c) * h[start:stop]
+    if centre is not None:
+        delta = centre(delta)
     theta0 = np.asarray(theta0, np.float64)
     delta = delta.reshape(theta0.shape)
     if adjoint_fn is None:

@@ -200,9 +200,10 @@ class Metric:
         return val
 
 
-def build_metric(maps: MaskedMaps, h, c: int, relu_mode: bool = True) -> Metric:
+def build_metric(maps: MaskedMaps, h, c: int, relu_mode: bool = True, centre=None) -> Metric:
     """The mean mode (closed form) and the ReLU mode of the working set, with their exact Gram
-    ``S = (A Z)^T diag(h) (A Z)`` (``h``: the datafit's curvature per sample, shape (n,))."""
+    ``S = (A Z)^T diag(h) (A Z)`` (``h``: the datafit's curvature per sample, shape (n,);
+    ``centre``: a datafit's projector ``P`` (free intercept), then ``S = (P A Z)^T (P A Z)``)."""
     X, k, d, dt = maps.X, maps.k, maps.d, maps.X.dtype
     AZ = [maps.counts[:, None] * X / math.sqrt(k)]  # A (1_k e_j^T / sqrt k) = c o X_j / sqrt k
     E = np.zeros((k, d, 0), dt)
@@ -214,6 +215,8 @@ def build_metric(maps: MaskedMaps, h, c: int, relu_mode: bool = True) -> Metric:
             E = (R / nrm)[:, :, None]
             AZ.append(maps.forward(E))
     AZ = np.hstack(AZ).astype(np.float64)
+    if centre is not None:
+        AZ = centre(AZ)
     S = AZ.T @ (np.asarray(h, np.float64)[:, None] * AZ)
     return Metric(k, d, E, S, dt)
 
@@ -354,7 +357,8 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
         Z = maps.forward(U)
         use_metric = metric_on and hasattr(penalty, "prox_metric_terms")
         if use_metric:
-            metric = build_metric(maps, curvature(datafit, pred(Z), y), c)
+            metric = build_metric(maps, curvature(datafit, pred(Z), y), c,
+                                  centre=getattr(datafit, "centre", None))
         else:
             metric = Metric(maps.k, maps.d, np.zeros((maps.k, maps.d, 0), dt), None, dt)
         gamma = np.zeros((metric.m, c)) if not metric.empty else None

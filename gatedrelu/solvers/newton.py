@@ -58,8 +58,9 @@ _FLAT = 3
 
 def supports(problem: Problem):
     """None when the solver applies, else the reason it does not."""
-    if problem.datafit.name != "squared" or problem.penalty.name != "group_l2":
-        return "newton solves the squared loss with the group-L2 penalty only"
+    if problem.datafit.name not in CENTRED_OR_PLAIN or problem.penalty.name != "group_l2":
+        return ("newton solves the squared loss (with or without a free intercept) with the "
+                "group-L2 penalty only")
     if problem.constraint is not None:
         return "newton does not handle constraints"
     if problem.n > MAX_N:
@@ -69,11 +70,23 @@ def supports(problem: Problem):
     return None
 
 
-class _Kernel:
-    """``S = K_eta + n alpha I``, its Cholesky factor and ``a = S^{-1} Y`` for given weights."""
+#: The squared loss, and the squared loss with a free intercept profiled out (its projector
+#: ``P`` centres the targets and the kernel: ``S = P K_eta P + n alpha I``, ``docs/math.md``).
+CENTRED_OR_PLAIN = ("squared", "squared_intercept")
 
-    def __init__(self, X, Mf, Y, alpha):
-        self.X, self.Mf, self.Y, self.alpha = X, Mf, Y, alpha
+
+def _centring(problem: Problem):
+    """``P r`` of the datafit (centring of the targets and of the kernel's rows and columns),
+    or the identity for the plain squared loss."""
+    return getattr(problem.datafit, "centre", lambda r: r)
+
+
+class _Kernel:
+    """``S = P K_eta P + n alpha I`` (``P`` the datafit's centring, the identity without an
+    intercept), its Cholesky factor and ``a = S^{-1} Y`` for given weights (``Y`` centred)."""
+
+    def __init__(self, X, Mf, Y, alpha, centre=lambda r: r):
+        self.X, self.Mf, self.Y, self.alpha, self.centre = X, Mf, Y, alpha, centre
         self.n = X.shape[0]
         self.XXt = X @ X.T
         self.nalpha = self.n * alpha
@@ -83,6 +96,7 @@ class _Kernel:
         free = eta > 0
         Mw = self.Mf[:, free]
         K = self.XXt * ((Mw * eta[free]) @ Mw.T)
+        K = self.centre(self.centre(K).T).T  # P K P (K is symmetric)
         K[np.diag_indices_from(K)] += self.nalpha
         try:
             chol = scipy.linalg.cholesky(K, lower=True, check_finite=False, overwrite_a=True)
@@ -130,9 +144,10 @@ def _primal_polish(problem: Problem, U, max_steps: int = 15):
     if A.size == 0 or A.size * d * c > MAX_POLISH:
         return None
     X = problem.X.astype(np.float64, copy=False)
-    Y = problem.y.astype(np.float64, copy=False).reshape(n, c)
+    centre = _centring(problem)
+    Y = centre(problem.y.astype(np.float64, copy=False).reshape(n, c))
     alpha = float(problem.alpha)
-    Phi = (problem.M[:, A, None] * X[:, None, :]).reshape(n, A.size * d)  # (n, |A| d)
+    Phi = centre((problem.M[:, A, None] * X[:, None, :]).reshape(n, A.size * d))  # (n, |A| d)
     Q = Phi.T @ Phi / n
     b = Phi.T @ Y / n  # (|A| d, c)
     V = U[A].astype(np.float64).reshape(A.size * d, c)
@@ -197,10 +212,11 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
     if start.finite and start.dual_gap <= tol * start.objective:  # e.g. U0 = 0 at alpha_max
         return SolverOutput(coef=U0, n_iter=0, status="converged")
     X = problem.X.astype(np.float64, copy=False)
-    Y = problem.y.astype(np.float64, copy=False).reshape(problem.n, -1)
+    centre = _centring(problem)
+    Y = centre(problem.y.astype(np.float64, copy=False).reshape(problem.n, -1))
     Mf = problem.M.astype(np.float64)
     alpha = float(problem.alpha)
-    kern = _Kernel(X, Mf, Y, alpha)
+    kern = _Kernel(X, Mf, Y, alpha, centre)
     eta = _initial_weights(problem, U0, kern, Y)
     J, chol, a = kern.evaluate(eta)
     best_U, best = None, (np.inf, np.inf)  # (relative gap, gap) of the best certified iterate
@@ -258,7 +274,7 @@ def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) ->
         idx = np.flatnonzero(free)
         H = np.zeros((idx.size, idx.size))
         for k in range(Y.shape[1]):
-            B = Mf[:, idx] * (X @ G[idx, :, k].T)
+            B = centre(Mf[:, idx] * (X @ G[idx, :, k].T))  # P K_i a
             W = scipy.linalg.solve_triangular(chol, B, lower=True, check_finite=False)
             H += W.T @ W
         H *= alpha
