@@ -360,6 +360,9 @@ def _run(problem: Problem, solver: str, tol: float, max_iter, U0, options, stack
         coef, objective, dual_gap, int(out.n_iter), converged, problem.alpha,
         lipschitz, solver, status, out.info, violation, _intercept(scaled, out.coef, scaling),
     )
+    if opts.get("verbose"):  # the certificate of the answer (a solver may stop on another gap)
+        print(f"[{solver}] certified: F {objective:.10g}  rel gap {result.relative_gap:.2e}",
+              flush=True)
     if not converged:
         # only a solve that used its whole budget says so (a sub-solver's own cap is a stop)
         what = (f"reached max_iter={max_iter}" if out.status == "max_iter" and out.n_iter >= max_iter

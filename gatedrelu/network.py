@@ -43,9 +43,11 @@ class GatedReLUNetwork:
     intercept : float or ndarray of shape (c,)
         The output's unpenalised intercept ``b``, added to the sum over neurons (0.0: none).
 
+    Notes
+    -----
     A neuron whose gate is the zero vector is always on (``1[0 >= 0] = 1``): it is the linear
     skip connection ``x -> x.w v`` of the estimators' ``linear=True`` (``docs/math.md``,
-    "Linear part"); :attr:`linear_part` gives its weights.
+    "Linear part"); the property ``linear_part`` gives its weights.
     """
 
     first_layer: np.ndarray

@@ -91,10 +91,16 @@ def test_patterns_of_the_same_data_pass_also_with_ties_and_in_float32(data):
 
 def test_tiny_targets_give_the_certified_zero_model():
     X, y, _ = planted_problem(n=40, d=3, m=20, seed=1)
-    for Est in (GatedReLURegressor, ConvexReLURegressor):
-        model = Est(n_gates=20, random_state=0).fit(X, y * 1e-170)  # alpha 1e-3 >> alpha_max
-        assert np.all(model.coef_ == 0)
-        assert np.all(model.predict(X) == 0)
+    # ConvexReLURegressor's alpha is absolute: 1e-3 >> alpha_max, the exact zero model
+    model = ConvexReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
+    assert np.all(model.coef_ == 0)
+    assert np.all(model.predict(X) == 0)
+    # GatedReLURegressor's alpha is in units of the targets' scale: the tiny targets give the
+    # unit-scale fit times 1e-170, with no ZeroDivisionError on the way
+    unit = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y)
+    tiny = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
+    np.testing.assert_allclose(tiny.predict(X) * 1e170, unit.predict(X), rtol=1e-5,
+                               atol=1e-5 * np.abs(unit.predict(X)).max())
 
 
 def test_tiny_targets_below_alpha_max_give_the_scaled_unit_solution(data):
@@ -326,8 +332,9 @@ def test_cli_fit_on_values_near_1e300_says_what_overflows(tmp_path, capfd, where
     assert cli_main(["fit", "--data", str(path), "--n-gates", "10", "--out", str(tmp_path)]) == 2
     err = capfd.readouterr().err
     assert "RuntimeWarning" not in err and "NaN" not in err
+    # y: the regressor standardises its targets; one whose scale squared overflows is refused
     expected = (f"column 'a' has values up to {abs(X[:, 0]).max():.3g}: standardising it"
-                if where == "X" else f"y has values up to {abs(y).max():.3g}")
+                if where == "X" else "Rescale y")
     assert expected in err
 
 
@@ -420,7 +427,8 @@ def test_bench_on_one_core_fails_before_any_solve(tmp_path, monkeypatch, capsys)
 def test_estimators_warn_when_every_gate_gives_one_pattern():
     X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
     X_far = X + np.array([0.0, 1e5, 0.0])  # every sample on the same side of every gate
-    with pytest.warns(SinglePatternWarning, match=r"all 20 gates give the same activation "
+    # 20 sampled gates and the linear part's zero gate
+    with pytest.warns(SinglePatternWarning, match=r"all 21 gates give the same activation "
                                                   r"pattern .*\(feature 1: mean 1e\+05"):
         model = GatedReLURegressor(n_gates=20, random_state=0).fit(X_far, y)
     assert model.patterns_.n_patterns == 1

@@ -260,14 +260,16 @@ def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
     pr = res["problems"]["R0"]
     assert pr["reference"]["certified_rel_gap"] <= 1e-9
     rows = pr["rows"]
-    assert [r["solver"] for r in rows] == ["gatedrelu:auto", "cvxpy"]
+    # first the certified answer at the default tol (the base of the ratios), then the sweep
+    assert [r["solver"] for r in rows] == [bench.DEFAULT_ROW, "gatedrelu:auto", "cvxpy"]
+    assert rows[0]["by_cores"]["1"]["tol"] == bench.DEFAULT_TOL == 1e-6
     for r in rows:
         c = r["by_cores"]["1"]
         assert c["status"] == "ok" and c["suboptimality"] <= 1e-6
         assert c["environment"]["affinity"] == [0]
         assert c["environment"]["thread_affinities"] == [[0]]  # every thread of the worker
         assert (c["cold_s"] > 0) if cold else (c["cold_s"] is None)
-    c = rows[1]["by_cores"]["1"]
+    c = rows[2]["by_cores"]["1"]
     assert c["warm_ratio"] == pytest.approx(c["warm_s"] / rows[0]["by_cores"]["1"]["warm_s"])
     assert os.path.exists(tmp_path / "problems" / "R0.npz")
     md = (tmp_path / "solver.md").read_text()
@@ -424,7 +426,7 @@ def test_bench_logistic_script_end_to_end(tmp_path, monkeypatch):
     pr = res["problems"]["L0"]
     assert pr["spec"]["loss"] == "logistic"
     assert pr["reference"]["certified_rel_gap"] <= 1e-9
-    assert [r["solver"] for r in pr["rows"]] == ["gatedrelu:auto", "cvxpy"]
+    assert [r["solver"] for r in pr["rows"]] == [bench.DEFAULT_ROW, "gatedrelu:auto", "cvxpy"]
     assert all(r["by_cores"]["1"]["status"] == "ok" for r in pr["rows"])
     assert {t["peer"] for t in res["targets"]} == {"adelie", "skglm", "skglm-newton"}
     md = (tmp_path / "logistic.md").read_text()

@@ -11,10 +11,12 @@ IRLS must still reach the non-zero optimum from there.
 import numpy as np
 import pytest
 
-from gatedrelu import GatedReLURegressor, activation_patterns, sample_gates
+from gatedrelu import activation_patterns, sample_gates
 from gatedrelu.estimators import add_bias
 from gatedrelu.group_lasso import alpha_max, solve_group_lasso
 from gatedrelu.kernels import masking_kernel
+from gatedrelu.operator import forward
+from gatedrelu.patterns import gate_masks
 from gatedrelu.mkl import irls, kernel_shape, optimal_scale
 from gatedrelu.mkl_estimators import MKLClassifier, MKLRegressor
 
@@ -87,9 +89,13 @@ def test_classifier_and_gated_network_agree_at_and_below_alpha_max():
     Xnew = rng.standard_normal((40, 3))
     for alpha in (amax, 0.3 * amax):
         mkl = MKLClassifier(kernel="optimal", gates=gates, alpha=alpha, tol=1e-9).fit(X, labels)
-        net = GatedReLURegressor(gates=gates, alpha=alpha, tol=1e-9).fit(X, T)
+        # the gated network of that program (GL), solved directly: the estimators now add a
+        # free intercept, a linear part and the targets' scale, which the MKL classifier has not
+        gl = solve_group_lasso(Xb, T, activation_patterns(Xb, gates), alpha, tol=1e-12)
+        Xb_new = add_bias(Xnew, True)
+        net = forward(Xb_new, gate_masks(Xb_new, gates), gl.coef)
         scores = mkl.decision_function(Xnew)
-        np.testing.assert_allclose(scores, net.predict(Xnew), atol=1e-5)
+        np.testing.assert_allclose(scores, net, atol=1e-5)
         if alpha == amax:
             assert np.all(scores == 0)
         else:

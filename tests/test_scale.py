@@ -274,7 +274,9 @@ for c in (None, 2):
             r = g.solve_group_lasso(X, y, p, a, tol=1e-10, solver=s, devices=dev)
             out["cases"].append(dict(c=c, mesh=name, solver=s, gap=r.relative_gap,
                 d_obj=abs(r.objective - ref[s].objective) / ref[s].objective,
-                d_coef=float(np.abs(r.coef - ref[s].coef).max()), shape_ok=r.coef.shape == ref[s].coef.shape))
+                d_pred=float(np.abs(forward(X, p.masks, r.coef) - forward(X, p.masks, ref[s].coef)).max()),
+                bound=float(np.sqrt(2 * len(y) * (r.dual_gap + ref[s].dual_gap))),
+                shape_ok=r.coef.shape == ref[s].coef.shape))
 # the maps themselves, on a 2 x 2 mesh, with packed masks: sharded as asked, equal to one device
 X, y, p = planted_problem(n=96, d=5, m=30, seed=4)
 U = np.random.default_rng(0).standard_normal((p.n_patterns, 5))
@@ -307,13 +309,17 @@ print(json.dumps(out))
 @pytest.mark.slow
 def test_sharded_1d_2d_equal_unsharded():
     """4 virtual CPU devices, patterns only (1-D), samples x patterns (2 x 2) and samples only
-    (4 x 1): fista and working_set solves equal the single-device ones."""
+    (4 x 1): fista and working_set solves equal the single-device ones (objective, and the
+    predictions within what the two certificates allow)."""
     out = _run(SHARDED, devices=4)
     assert len(out["cases"]) == 12
     for case in out["cases"]:
         assert case["shape_ok"], case
         assert case["d_obj"] <= 1e-10, case
-        assert case["d_coef"] <= 1e-6, case
+        # the predictions are unique (strictly convex loss), the coefficients need not be (P d > n
+        # here), and the single-device working set runs another inner solver (metric_fista):
+        # ||z - z*||^2 / 2n <= gap bounds the difference of the predictions
+        assert case["d_pred"] <= case["bound"] + 1e-12, case
         assert case["gap"] <= 1e-10, case
     assert out["z_spec"] == ["samples"]
     assert out["G_spec"] in (["patterns"], ["patterns", None])

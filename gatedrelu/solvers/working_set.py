@@ -207,7 +207,9 @@ def solve(
     can_polish = (problem.datafit.hessian is not None and problem.X.dtype == np.float64
                   and tol < POLISH_GAP)
     for n_outer in range(MAX_OUTER + 1):
-        cert = certify_numpy(problem, U, tol=tol)
+        # always with the refined dual point: the inner solves use it (refine_pays), and an outer
+        # gap without it can stay above theirs, which then return at once (a stall)
+        cert = certify_numpy(problem, U)
         if not cert.finite:
             status = "not finite"
             break
