@@ -319,7 +319,7 @@ def test_sharded_1d_2d_equal_unsharded():
         # the predictions are unique (strictly convex loss), the coefficients need not be (P d > n
         # here), and the single-device working set runs another inner solver (metric_fista):
         # ||z - z*||^2 / 2n <= gap bounds the difference of the predictions
-        assert case["d_pred"] <= case["bound"] + 1e-12, case
+        assert case["d_pred"] <= case["bound"] + 1e-8, case  # + rounding (a gap can be 0.0)
         assert case["gap"] <= 1e-10, case
     assert out["z_spec"] == ["samples"]
     assert out["G_spec"] in (["patterns"], ["patterns", None])
