@@ -15,10 +15,10 @@ from gatedrelu import activation_patterns, sample_gates
 from gatedrelu.estimators import add_bias
 from gatedrelu.group_lasso import alpha_max, solve_group_lasso
 from gatedrelu.kernels import masking_kernel
-from gatedrelu.operator import forward
-from gatedrelu.patterns import gate_masks
 from gatedrelu.mkl import irls, kernel_shape, optimal_scale
 from gatedrelu.mkl_estimators import MKLClassifier, MKLRegressor
+from gatedrelu.operator import forward
+from gatedrelu.patterns import gate_masks
 
 
 def _data(seed=0, n=40, d=3, n_gates=30):
