@@ -153,14 +153,6 @@ class ReLUNetwork:
     def n_neurons(self) -> int:
         return self.output_weights.shape[0]
 
-    @property
-    def linear_part(self) -> np.ndarray:
-        """Weights of the linear skip connection, ``sum_i w_i v_i`` over the always-on neurons
-        (zero gates): shape (d,) or (d, c) (``d`` includes the bias entry); zeros if none."""
-        on = ~np.any(self.gates != 0, axis=0)
-        w = self.first_layer[on] * self.output_weights[on].reshape((-1,) + (1,) * (self.first_layer.ndim - 1))
-        return w.sum(axis=0)
-
     def _inputs(self, X) -> np.ndarray:
         X = as_float_array(X, "X", dtype=self.first_layer.dtype)
         d = self.first_layer.shape[1]

@@ -356,8 +356,9 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         Z = maps.forward(U)
         use_metric = metric_on and hasattr(penalty, "prox_metric_terms")
+        h = curvature(datafit, pred(Z), y)
         if use_metric:
-            metric = build_metric(maps, curvature(datafit, pred(Z), y), c,
+            metric = build_metric(maps, h, c,
                                   centre=getattr(datafit, "centre", None))
         else:
             metric = Metric(maps.k, maps.d, np.zeros((maps.k, maps.d, 0), dt), None, dt)
@@ -365,7 +366,7 @@ def run(problem: Problem, U0, tol, max_iter, lipschitz=None, metric_on: bool = T
         if lipschitz is not None and lipschitz > 0:
             L = float(lipschitz)
         else:
-            L = _bulk_estimate(maps, metric, curvature(datafit, pred(Z), y), c, dt)
+            L = _bulk_estimate(maps, metric, h, c, dt)
         L = max(L, tiny)
         theta = dual_point(Z)
         G = maps.adjoint(theta)
