@@ -46,6 +46,7 @@ __all__ = [
     "power_lipschitz",
     "pack_masks",
     "unpack_masks",
+    "mask_row_blocks",
     "is_packed",
     "mask_columns",
     "mask_column_sums",
@@ -111,6 +112,15 @@ def mask_columns(M, index, n: int) -> np.ndarray:
     return unpack_masks(np.asarray(M)[:, index], n)
 
 
+def mask_row_blocks(M, n: int, block: int):
+    """Yield ``(start, Mb)``: the boolean masks (rows, P) of rows ``start:start+rows`` in blocks
+    of ``block`` rows (rounded down to a multiple of 8, at least 8), for boolean or packed ``M``."""
+    block = max(8, int(block) // 8 * 8)
+    for s in range(0, n, block):
+        e = min(s + block, n)
+        yield s, (M[s:e] if not is_packed(M) else unpack_masks(M[s // 8:(e + 7) // 8], e - s))
+
+
 def mask_column_sums(M, w, block: int | None = None) -> np.ndarray:
     """``M^T w`` (shape (P,), float64) for boolean or packed masks, ``w`` of shape (n,).
 
@@ -119,12 +129,10 @@ def mask_column_sums(M, w, block: int | None = None) -> np.ndarray:
     w = np.asarray(w, np.float64)
     n = w.shape[0]
     if block is None:
-        block = max(8, CPU_BLOCK_BYTES // (8 * max(1, M.shape[1])) // 8 * 8)
+        block = CPU_BLOCK_BYTES // (8 * max(1, M.shape[1]))
     out = np.zeros(M.shape[1])
-    for s in range(0, n, block):  # block is a multiple of 8
-        e = min(s + block, n)
-        Mb = M[s:e] if not is_packed(M) else unpack_masks(M[s // 8:(e + 7) // 8], e - s)
-        out += w[s:e] @ Mb
+    for s, Mb in mask_row_blocks(M, n, block):
+        out += w[s:s + Mb.shape[0]] @ Mb
     return out
 
 

@@ -11,7 +11,7 @@ with ``g`` and ``h`` the gradient and the (diagonal) Hessian of ``f`` in ``z``. 
 ``alpha Omega`` is the group lasso (GL) with sample weights, i.e. with the rows of ``X`` and the
 targets ``t`` scaled by ``sqrt(w_k)`` (:class:`~gatedrelu.problem.datafits.Quadratic`), which the
 projected Newton solver on the kernel weights (:mod:`gatedrelu.solvers.newton`) solves in a few
-steps even at small ``alpha`` (``working_set`` beyond its size). Its answer ``V`` gives the
+steps even at small ``alpha`` (the Gram solver on tall problems, ``working_set`` beyond both). Its answer ``V`` gives the
 direction ``V - U``; a backtracking line search on the true objective (Armijo, with the model's
 decrease ``g.(A(V) - z0) + alpha (Omega(V) - Omega(U))``) takes the step, as in glmnet's and
 adelie's IRLS for generalised linear models (Lee, Sun and Saunders 2014 for the proximal Newton
@@ -52,18 +52,27 @@ def supports(problem: Problem):
         return "prox_newton does not handle constraints"
     if problem.y.ndim != 1:
         return "prox_newton solves single-output logistic problems"
-    inner = _inner(_model(problem, np.zeros(problem.n), np.ones(problem.n)))
+    inner = inner_solver(problem)
     return None if inner is not None else "no inner solver handles the penalty of this problem"
 
 
 def _inner(sub: Problem):
-    """The solver of the quadratic model: newton where it applies, else working_set."""
+    """The solver of the quadratic model: gram on tall problems, else newton where it applies,
+    else working_set."""
     from . import REGISTRY
+    from .gram import pays
 
+    if pays(sub):
+        return "gram"
     for name in ("newton", "working_set"):
         if REGISTRY[name].supports(sub) is None:
             return name
     return None
+
+
+def inner_solver(problem: Problem):
+    """The name of the solver of ``problem``'s quadratic models (None when none applies)."""
+    return _inner(_model(problem, np.zeros(problem.n), np.ones(problem.n)))
 
 
 def _model(problem: Problem, t, w) -> Problem:
