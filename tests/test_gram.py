@@ -106,3 +106,27 @@ def _feature_penalty():
     from gatedrelu.problem import make_penalty
 
     return make_penalty("feature")
+
+
+def test_auto_runs_prox_newton_for_two_classes_and_working_sets_beyond():
+    """Proximal Newton's model is Newton's for one logistic output and for two classes; with more
+    classes its majorised steps were slower than the working sets (docstring of prox_newton)."""
+    from gatedrelu.problem.datafits import get_datafit as gd
+
+    X, y, p = _tall(n=200)
+    rng = np.random.default_rng(0)
+    for c, first in ((2, "prox_newton"), (3, "working_set")):
+        Y = np.eye(c)[rng.integers(0, c, X.shape[0])]
+        assert auto.plan(Problem(X, p.masks, Y, 1e-2, gd("multinomial")))[0] == first
+
+
+def test_two_class_multinomial_prox_newton_is_newton():
+    """Two classes: the model's curvature is the Hessian's on the directions that change the loss,
+    so proximal Newton converges in a few steps, to the CVXPY optimum."""
+    X, y, p = _tall(n=300)
+    Y = np.eye(2)[(y > np.median(y)).astype(int)]
+    res = solve_group_lasso(X, Y, p, 1e-3, loss="multinomial", solver="prox_newton", tol=1e-9)
+    ref = solve_group_lasso(X, Y, p, 1e-3, loss="multinomial", solver="cvxpy")
+    assert res.converged and res.n_iter <= 15
+    assert res.objective <= ref.objective * (1 + 1e-7)
+    assert res.objective - res.dual_gap <= ref.objective * (1 + 1e-9)
