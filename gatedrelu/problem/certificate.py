@@ -340,7 +340,8 @@ def _certify_constrained_numpy(problem: Problem, U, multipliers) -> Certificate:
         if Lam.shape != shape:
             raise ValueError(f"multipliers must have shape {shape}; got {Lam.shape}.")
     args = (problem.X, problem.M, problem.y, np.asarray(U, dt), Lam)
-    if problem.n * problem.n_groups * problem.d * problem.n_outputs <= NUMPY_SIZE:
+    size = problem.n * problem.n_groups * problem.d * problem.n_outputs
+    if size <= NUMPY_SIZE or (size <= NUMPY_CPU_SIZE and jax.default_backend() == "cpu"):
         _, G, F, gap, viol = certify_constrained(problem.datafit, problem.penalty, c, *args,
                                                  dt.type(problem.alpha))
         norms = _pattern_norms(problem.penalty, G)
