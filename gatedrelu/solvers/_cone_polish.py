@@ -21,6 +21,7 @@ if it is feasible and its certificate is better: an interior-point answer (relat
 from __future__ import annotations
 
 import numpy as np
+
 from ..problem.constraints.cone import ConeConstraint, cone_projection
 
 __all__ = ["face_newton"]
@@ -130,7 +131,7 @@ def face_newton(problem, U, max_steps: int = 30):
     Lam = np.zeros((n, U3.shape[0], c))
     in_support = np.zeros(U3.shape[0], bool)
     in_support[support] = True
-    for (j, p, N), A in zip(cols, active):
+    for (j, p, _), A in zip(cols, active):
         if A.size == 0:
             continue
         C = S[:, [j]] * X

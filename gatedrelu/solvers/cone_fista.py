@@ -50,6 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..operator import adjoint, forward, power_lipschitz
+from ..problem.certificate import refine_pays, refined_constrained_gap
 from ..problem.constraints.cone import ConeConstraint
 from ._base import Solver, SolverOutput
 
@@ -187,7 +188,9 @@ def project_cones(X, ST, V, act: Active, thresh, group_size: int, max_pass, buff
     perm = (jnp.arange(B) + offset) % B
     pos = jnp.nonzero(~done[perm], size=Bs, fill_value=B)[0]
     sel = jnp.where(pos < B, perm[jnp.minimum(pos, B - 1)], B)
-    pad = lambda a, v: jnp.concatenate([a, jnp.full((1,) + a.shape[1:], v, a.dtype)])
+    def pad(a, v):
+        return jnp.concatenate([a, jnp.full((1,) + a.shape[1:], v, a.dtype)])
+
     V_b, ST_b = pad(V, 0)[sel], pad(ST, 1)[sel]
     carry = (pad(idx, -1)[sel], pad(mu, 0)[sel], pad(U, 0)[sel], pad(XU, 0)[sel],
              pad(done, True)[sel], pad(r2, 0)[sel], pad(back, False)[sel], jnp.int32(0))
@@ -211,7 +214,9 @@ def project_cones(X, ST, V, act: Active, thresh, group_size: int, max_pass, buff
         return (~jnp.all(c[4])) & (c[7] < max_pass)
 
     idx_b, mu_b, U_b, XU_b, done_b, _, _, p = jax.lax.while_loop(cond, body, carry)
-    put = lambda full, part: pad(full, 0 if full.dtype != bool else False).at[sel].set(part)[:B]
+    def put(full, part):
+        return pad(full, 0 if full.dtype != bool else False).at[sel].set(part)[:B]
+
     idx, mu, U, XU = put(idx, idx_b), put(mu, mu_b), put(U, U_b), put(XU, XU_b)
     done = put(done, done_b)
     zero = group_r2(U) <= thresh * thresh
@@ -302,7 +307,6 @@ def _step(datafit, penalty, X, M, S, ST, y, alpha, tol, vtol, max_pass, buffer, 
         frozen = ~zero & ~jnp.all(done.reshape(-1, c), axis=1)
         shrink = jnp.where(zero, 0, 1 - tau / jnp.maximum(gn, tiny))
         shrink_rows = jnp.repeat(shrink, c)
-        frozen_rows = jnp.repeat(frozen, c)
         U_new = jnp.where(_expand_groups(frozen, s.U), s.U,
                           _from_rows(P * shrink_rows[:, None], s.U))
         Z_new = jnp.where(_expand_cols(frozen, s.Z), s.Z,
@@ -531,6 +535,10 @@ def _solve_numpy(problem, U0, tol, vtol, max_iter):
         F = float(datafit.value(z, y) + alpha * penalty.value(U))
         sc = penalty.dual_scale(Gc, alpha)
         gap = F - float(datafit.dual_value(sc * theta0, y) - penalty.conjugate(sc * Gc, alpha))
+        if np.isfinite(gap) and refine_pays(gap, F, tol):
+            # near the end: the refined dual point certifies about the suboptimality, where the
+            # plain one lags at its square root (docs/math.md, "The certificate")
+            gap = refined_constrained_gap(problem, U, z, theta0, Gc, F, gap)
         return F, gap, max(float(-np.min(Sx * Z)), 0.0)
 
     U = np.array(U0, X.dtype)
