@@ -50,7 +50,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..operator import adjoint, forward, power_lipschitz
-from ..problem.certificate import refine_pays, refined_constrained_gap
+from ..problem.certificate import (
+    REFINE_BELOW,
+    REFINE_MAX,
+    certify_numpy,
+    refine_pays,
+    refined_constrained_gap,
+)
 from ..problem.constraints.cone import ConeConstraint
 from ._base import Solver, SolverOutput
 
@@ -359,9 +365,11 @@ def _step(datafit, penalty, X, M, S, ST, y, alpha, tol, vtol, max_pass, buffer, 
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def cone_fista_run(datafit, penalty, X, M, y, U0, idx0, mu0, alpha, tol, vtol, max_iter):
+def cone_fista_run(datafit, penalty, X, M, y, U0, idx0, mu0, alpha, tol, vtol, max_iter,
+                   L0=0.0):
     """FISTA with cone projections from ``U0`` until ``gap <= tol F`` and
-    ``violation <= vtol``, ``max_iter`` iterations or a numerical failure."""
+    ``violation <= vtol``, ``max_iter`` iterations or a numerical failure. ``L0 > 0``: the
+    starting step constant (a continued solve), else the power-iteration bound."""
     dtype = X.dtype
     n, d = X.shape
     c = 1 if U0.ndim == 2 else U0.shape[2]
@@ -371,6 +379,7 @@ def cone_fista_run(datafit, penalty, X, M, y, U0, idx0, mu0, alpha, tol, vtol, m
     B = ST.shape[0]
     buffer = max(min(B, 32), B // BUFFER_FRACTION)
     L = jnp.maximum(power_lipschitz(X, M) * (n * datafit.lipschitz(y)), jnp.finfo(dtype).tiny)
+    L = jnp.where(L0 > 0, jnp.asarray(L0, dtype), L)
     # the warm start is not projected here: if it is infeasible (violation above vtol) the
     # first step projects it, if it is feasible and optimal the loop ends at once
     U = U0
@@ -628,29 +637,65 @@ def solve(problem, U0, tol, max_iter, verbose=0) -> SolverOutput:
     n, d = problem.X.shape
     Q = problem.M.shape[1]
     c = 0 if problem.y.ndim == 1 else problem.y.shape[1]
-    B, k = Q * max(c, 1), d
     vtol = tol * con.violation_scale(problem.y)
     if n * Q * d * max(c, 1) <= NUMPY_SIZE:
         U, idx, lam, n_iter, code, passes, F, gap, viol = _solve_numpy(
             problem, np.asarray(U0, dt), tol, vtol, max_iter)
         Lam = _dense_multipliers(idx, lam, n, Q, c)
     else:
-        with jax.enable_x64(True):
-            out = cone_fista_run(
-                problem.datafit, problem.penalty, jnp.asarray(problem.X), jnp.asarray(problem.M),
-                jnp.asarray(problem.y), jnp.asarray(U0, dt), jnp.full((B, k), -1, jnp.int32),
-                jnp.zeros((B, k), dt), jnp.asarray(problem.alpha, dt), jnp.asarray(tol, dt),
-                jnp.asarray(vtol, dt), jnp.asarray(max_iter, jnp.int32))
-            U = np.asarray(out.U)
-            Lam = _dense_multipliers(np.asarray(out.act.idx), np.asarray(out.lam), n, Q, c)
-            n_iter, code, passes = int(out.n_iter), int(out.status), float(out.passes)
-            F, gap, viol = float(out.F), float(out.gap), float(out.viol)
+        U, Lam, n_iter, code, passes, F, gap, viol = _solve_jax(problem, U0, tol, vtol, max_iter)
     if verbose:
         rel = gap / F if F > 0 else 0.0
         print(f"[cone_fista] {n_iter} iterations, {passes:.0f} projection passes, F {F:.10g}, "
               f"rel gap {rel:.3e}, violation {viol:.3e}, {STATUS[code]}", flush=True)
     return SolverOutput(coef=U, n_iter=n_iter, status=STATUS[code],
                         info={"multipliers": Lam.astype(dt), "projection_passes": passes})
+
+
+#: Iterations of the compiled loop between two refined certificates, once its plain gap is in
+#: the window where the refined one may certify (:func:`~gatedrelu.problem.certificate.refine_pays`).
+REFINE_CHUNK = 20
+
+
+def _solve_jax(problem, U0, tol, vtol, max_iter):
+    """The compiled loop, stopped by the refined certificate: it first runs until its plain gap
+    is in the refinement window, then in chunks of ``REFINE_CHUNK`` iterations (warm-started
+    from the iterate, its active sets and its step constant), certified in numpy after each."""
+    dt = problem.X.dtype
+    n, d = problem.X.shape
+    Q = problem.M.shape[1]
+    c = 0 if problem.y.ndim == 1 else problem.y.shape[1]
+    B = Q * max(c, 1)
+    window = max(min(REFINE_BELOW * np.sqrt(tol), REFINE_MAX), tol)
+    U, idx, L = np.asarray(U0, dt), np.full((B, d), -1, np.int32), 0.0
+    n_iter, passes, loop_tol, budget = 0, 0.0, window, max_iter
+    with jax.enable_x64(True):
+        args = (problem.datafit, problem.penalty, jnp.asarray(problem.X), jnp.asarray(problem.M),
+                jnp.asarray(problem.y))
+        while True:
+            out = cone_fista_run(
+                *args, jnp.asarray(U, dt), jnp.asarray(idx), jnp.zeros((B, d), dt),
+                jnp.asarray(problem.alpha, dt), jnp.asarray(loop_tol, dt), jnp.asarray(vtol, dt),
+                jnp.asarray(budget, jnp.int32), jnp.asarray(L, dt))
+            U, idx, L = np.asarray(out.U), np.asarray(out.act.idx), float(out.L)
+            Lam = _dense_multipliers(idx, np.asarray(out.lam), n, Q, c)
+            n_iter += int(out.n_iter)
+            passes += float(out.passes)
+            code, F, gap, viol = int(out.status), float(out.F), float(out.gap), float(out.viol)
+            if code > 2:
+                break  # not finite, or backtracking exhausted
+            if gap <= tol * F and viol <= vtol:
+                code = 1  # certified by the loop's own (plain) gap
+                break
+            cert = certify_numpy(problem, U, Lam.astype(dt))  # the refined gap, where it pays
+            if cert.finite and cert.dual_gap <= tol * cert.objective and viol <= vtol:
+                code, gap = 1, cert.dual_gap
+                break
+            if n_iter >= max_iter:
+                code = 2
+                break
+            loop_tol, budget = tol, min(REFINE_CHUNK, max_iter - n_iter)
+    return U, Lam, n_iter, code, passes, F, gap, viol
 
 
 def supports(problem):
