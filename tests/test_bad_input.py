@@ -31,6 +31,7 @@ from gatedrelu import (
     duality_gap,
     irls,
     ntk_kernel,
+    sample_gates,
     solve_convex_relu,
     solve_group_lasso,
 )
@@ -91,16 +92,18 @@ def test_patterns_of_the_same_data_pass_also_with_ties_and_in_float32(data):
 
 def test_tiny_targets_give_the_certified_zero_model():
     X, y, _ = planted_problem(n=40, d=3, m=20, seed=1)
-    # ConvexReLURegressor's alpha is absolute: 1e-3 >> alpha_max, the exact zero model
-    model = ConvexReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
-    assert np.all(model.coef_ == 0)
-    assert np.all(model.predict(X) == 0)
-    # GatedReLURegressor's alpha is in units of the targets' scale: the tiny targets give the
+    Xb = np.c_[X, np.ones(len(X))]
+    # an absolute alpha of 1e-3 >> alpha_max: the exact zero model
+    p = activation_patterns(Xb, sample_gates(4, 20, random_state=0))
+    res = solve_convex_relu(Xb, y * 1e-170, p, 1e-3)
+    assert res.converged and np.all(res.coef == 0)
+    # the estimators' alpha is in units of the targets' scale: the tiny targets give the
     # unit-scale fit times 1e-170, with no ZeroDivisionError on the way
-    unit = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y)
-    tiny = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
-    np.testing.assert_allclose(tiny.predict(X) * 1e170, unit.predict(X), rtol=1e-5,
-                               atol=1e-5 * np.abs(unit.predict(X)).max())
+    for Est in (GatedReLURegressor, ConvexReLURegressor):
+        unit = Est(n_gates=20, random_state=0).fit(X, y)
+        tiny = Est(n_gates=20, random_state=0).fit(X, y * 1e-170)
+        np.testing.assert_allclose(tiny.predict(X) * 1e170, unit.predict(X), rtol=1e-5,
+                                   atol=1e-5 * np.abs(unit.predict(X)).max())
 
 
 def test_tiny_targets_below_alpha_max_give_the_scaled_unit_solution(data):
