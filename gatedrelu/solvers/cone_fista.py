@@ -450,7 +450,7 @@ def _np_pass(X, ST, V, idx, mu, add, XU_prev, eps):
     z = np.where(valid, np.linalg.solve(Gm, rhs[..., None])[..., 0], 0)
     neg = valid & (z <= 0)
     back = neg.any(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):  # as the JAX version: inf where mu - z is tiny
         ratio = np.where(neg, mu / np.maximum(mu - z, np.finfo(X.dtype).tiny), np.inf)
     a = np.clip(np.min(ratio, axis=1, initial=np.inf), 0, 1)
     mu_back = mu + a[:, None] * (z - mu)
