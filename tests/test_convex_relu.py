@@ -575,3 +575,18 @@ def test_regressor_predictions_follow_the_targets_offset_and_scale():
                             solver="cvxpy", loss="squared_intercept", tol=1e-9)
     assert base.objective_ == pytest.approx(ref.objective, rel=1e-7)
     assert base.intercept_ == pytest.approx(ref.intercept, abs=1e-5 * np.std(y))
+
+
+def test_intercept_and_loss_survive_the_model_file(tmp_path):
+    """The new fitted attributes (intercept_, target_scale_) and the classifier's loss go
+    through the model files: the loaded models predict what the fitted ones do."""
+    from gatedrelu.io import load_model, save_model
+
+    X, y, _ = relu_data(n=40, d=2, intercept=False, seed=14)
+    reg = ConvexReLURegressor(n_gates=10, random_state=0).fit(X, y + 50)
+    clf = ConvexReLUClassifier(n_gates=10, loss="logistic", random_state=0).fit(X, y > 0)
+    for name, model, method in (("reg", reg, "predict"), ("clf", clf, "predict_proba")):
+        save_model(model, tmp_path / f"{name}.npz")
+        loaded = load_model(tmp_path / f"{name}.npz")
+        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+    assert loaded.loss == "logistic" and reg.intercept_ != 0
