@@ -24,19 +24,29 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_nonnegative, check_option, check_positive
 from .estimators import (
+    ALPHA_CLS,
+    ALPHA_REG,
+    CLASSIFIER_LOSSES,
     GatedBase,
-    decode_scores,
+    _ClassifierOutputs,
+    datafit_name,
     default_tol,
     drop_unweighted,
     encode_labels,
-    no_probabilities,
+    standardisation,
 )
-from .group_lasso import GroupLassoResult, _check_init, _check_problem, _run, _tolerance, make_problem
+from .group_lasso import (
+    GroupLassoResult,
+    _check_init,
+    _check_problem,
+    _run,
+    _tolerance,
+    make_problem,
+)
 from .network import ReLUNetwork, relu_network_from_coef
 from .problem import Problem
 from .problem.constraints.cone import ConeConstraint
@@ -157,7 +167,7 @@ class _ConvexReLUBase(GatedBase):
     def __init__(
         self,
         n_gates=100,
-        alpha=1e-3,
+        alpha=ALPHA_REG,
         *,
         fit_intercept=True,
         gates=None,
@@ -177,7 +187,10 @@ class _ConvexReLUBase(GatedBase):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _fit_targets(self, X, T, sample_weight=None):
+    def _loss(self) -> str:
+        return "squared"
+
+    def _fit_targets(self, X, T, sample_weight=None, standardise=False):
         solver = check_option(self.solver, "solver", CONE_SOLVERS)
         verbose = check_int(self.verbose, "verbose", minimum=0)
         # float32 input is solved in float64: the certificate of the constrained program
@@ -188,28 +201,35 @@ class _ConvexReLUBase(GatedBase):
             check_int(self.max_iter, "max_iter")
         X, T, sample_weight = drop_unweighted(X, T, sample_weight)
         Xb, patterns = self._patterns(X)
-        res = solve_convex_relu(Xb, T, patterns, self.alpha, solver=solver, tol=tol,
-                                max_iter=self.max_iter, verbose=verbose,
+        loss = datafit_name(self._loss(), self.fit_intercept)
+        # as the gated ReLU regressor: targets divided by their scale, alpha in those units
+        scale, offset = standardisation(T, sample_weight, loss) if standardise else (1.0, 0.0)
+        res = solve_convex_relu(Xb, (T - offset) / scale, patterns, self.alpha, solver=solver,
+                                tol=tol, max_iter=self.max_iter, verbose=verbose, loss=loss,
                                 sample_weight=sample_weight)
         self.patterns_ = patterns
         self.gates_ = patterns.gates
-        self.coef_ = split_coef(res.coef)
+        self.coef_ = split_coef(res.coef) * scale
+        self.intercept_ = offset + res.intercept * scale
+        self.target_scale_ = scale
         self.n_iter_ = res.n_iter
-        self.dual_gap_ = res.dual_gap
-        self.objective_ = res.objective
-        self.constraint_violation_ = res.constraint_violation
+        self.dual_gap_ = res.dual_gap * scale * scale
+        self.objective_ = res.objective * scale * scale
+        self.constraint_violation_ = res.constraint_violation * scale
         self.n_active_neurons_ = res.n_active
         return self
 
     def _forward(self, X) -> np.ndarray:
-        """``sum_i (x.v_i)_+ - (x.w_i)_+`` at the rows of ``X``."""
+        """``b + sum_i (x.v_i)_+ - (x.w_i)_+`` at the rows of ``X``."""
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         Xb = self._bias(X.astype(np.float64, copy=False))
         V, W = self.coef_
         pre_v = np.einsum("nd,pd...->np...", Xb, V)
         pre_w = np.einsum("nd,pd...->np...", Xb, W)
-        return np.maximum(pre_v, 0).sum(axis=1) - np.maximum(pre_w, 0).sum(axis=1)
+        out = np.maximum(pre_v, 0).sum(axis=1) - np.maximum(pre_w, 0).sum(axis=1)
+        # models saved before the intercept existed have none
+        return out + np.asarray(getattr(self, "intercept_", 0.0), out.dtype)
 
     def to_network(self) -> ReLUNetwork:
         """The two-layer ReLU network ``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+`` (active neurons).
@@ -220,28 +240,34 @@ class _ConvexReLUBase(GatedBase):
         ``(alpha/2) sum (||first||^2 + output^2)`` is ``alpha sum_i (||v_i|| + ||w_i||)``.
         """
         check_is_fitted(self, "coef_")
-        return relu_network_from_coef(self.coef_, fit_intercept=self.fit_intercept)
+        return relu_network_from_coef(self.coef_, fit_intercept=self.fit_intercept,
+                                      intercept=getattr(self, "intercept_", 0.0))
 
 
 class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     """Two-layer ReLU regression network trained to its global optimum (for the sampled
     activation patterns) by the cone-constrained convex program.
 
-    ``predict`` is the ReLU network ``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+``; on the training data
-    it equals the convex model's predictions (the constraints hold), and ``objective_`` is the
-    network's squared loss ``1/(2n) ||f(X) - y||^2`` plus its weight decay.
+    ``predict`` is the ReLU network ``f(x) = b + sum_i (x.v_i)_+ - (x.w_i)_+`` with an
+    unpenalised intercept ``b`` (with ``fit_intercept``); on the training data it equals the
+    convex model's predictions (the constraints hold), and ``objective_`` is the network's squared
+    loss ``1/(2n) ||f(X) - y||^2`` plus its weight decay. As :class:`~gatedrelu.GatedReLURegressor`
+    the targets are standardised inside (``docs/math.md``, "Scale-free regularisation"): ``alpha``
+    is measured in units of their standard deviation, so ``y -> c y + k`` gives the predictions
+    ``c f(x) + k``.
 
     Parameters
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled to find activation patterns (ignored if
         ``gates`` is given); each distinct pattern gives two neurons, ``v_i`` and ``w_i``.
-    alpha : float, default=1e-3
-        Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
-        samples plus ``alpha * sum_i (||v_i|| + ||w_i||)``.
+    alpha : float, default=0.1
+        Weight decay in units of the targets' standard deviation (the default of
+        :class:`~gatedrelu.GatedReLURegressor`): the standardised program's objective is the loss
+        averaged over samples plus ``alpha * sum_i (||v_i|| + ||w_i||)``.
     fit_intercept : bool, default=True
-        Append a constant column so every neuron has its own bias; gates then have
-        ``n_features + 1`` entries, bias last.
+        Append a constant column so every neuron has its own bias (gates then have
+        ``n_features + 1`` entries, bias last), and fit an unpenalised intercept ``b``.
     gates : array-like of shape (n_features [+ 1], m), default=None
         User-supplied gate vectors (they only select the activation patterns).
     solver : {"auto", "cone_fista", "cvxpy"}, default="auto"
@@ -261,7 +287,11 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     Attributes
     ----------
     coef_ : ndarray of shape (2, n_patterns, n_features [+ 1]) or (2, n_patterns, n_features [+ 1], n_outputs)
-        ``coef_[0]`` the weights ``v_i``, ``coef_[1]`` the weights ``w_i``.
+        ``coef_[0]`` the weights ``v_i``, ``coef_[1]`` the weights ``w_i`` (in units of ``y``).
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept ``b`` (0.0 without ``fit_intercept``).
+    target_scale_ : float
+        The scale the targets were divided by (``alpha`` is in these units).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each pattern.
     patterns_ : ActivationPatterns
@@ -269,9 +299,11 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     n_iter_ : int
         Iterations of the solver.
     dual_gap_ : float
-        Absolute duality gap at ``coef_`` (an upper bound on its suboptimality).
+        Absolute duality gap at ``coef_`` (an upper bound on its suboptimality), in units of
+        ``y`` squared.
     objective_ : float
-        Objective (loss plus weight decay) at ``coef_``.
+        Objective (loss plus weight decay ``alpha target_scale_ sum_i (||v_i|| + ||w_i||)``)
+        at ``coef_`` and ``intercept_``, in units of ``y`` squared.
     constraint_violation_ : float
         Largest violation of the cone constraints at ``coef_``, in units of the predictions
         (rounding error when converged).
@@ -295,26 +327,32 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
         )
-        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight)
+        return self._fit_targets(X, y.astype(X.dtype, copy=False), sample_weight,
+                                 standardise=True)
 
     def predict(self, X):
         """Network output of shape (n_samples,) or (n_samples, n_outputs)."""
         return self._forward(X)
 
 
-class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
+class ConvexReLUClassifier(_ClassifierOutputs, ClassifierMixin, _ConvexReLUBase):
     """Two-layer ReLU classifier trained to its global optimum (for the sampled activation
-    patterns) by the cone-constrained convex program, with the squared loss on +1/-1 codes (a
-    single column for two classes, one column per class otherwise).
+    patterns) by the cone-constrained convex program.
+
+    The loss is chosen by ``loss``, as for :class:`~gatedrelu.GatedReLUClassifier`: the squared
+    loss on +1/-1 codes (a single column for two classes, one column per class otherwise; with
+    ``fit_intercept`` an unpenalised intercept), the logistic loss (two classes) or the softmax
+    cross-entropy (``"multinomial"``); the two probabilistic losses give ``predict_proba``.
 
     Parameters
     ----------
     n_gates : int, default=100
         Number of Gaussian gate vectors sampled to find activation patterns (ignored if
         ``gates`` is given); each distinct pattern gives two neurons, ``v_i`` and ``w_i``.
-    alpha : float, default=1e-3
-        Weight decay, scaled as in ``docs/math.md``: the objective is the loss averaged over
-        samples plus ``alpha * sum_i (||v_i|| + ||w_i||)``.
+    alpha : float, default=0.03
+        Weight decay (the default of :class:`~gatedrelu.GatedReLUClassifier`), scaled as in
+        ``docs/math.md``: the objective is the loss averaged over samples plus
+        ``alpha * sum_i (||v_i|| + ||w_i||)``.
     fit_intercept : bool, default=True
         Append a constant column so every neuron has its own bias; gates then have
         ``n_features + 1`` entries, bias last.
@@ -333,11 +371,15 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         Seed of the gate sampling.
     verbose : int, default=0
         Print the solver's summary.
+    loss : {"squared", "logistic", "multinomial"}, default="squared"
+        The datafit (``docs/math.md``); ``"logistic"`` needs two classes.
 
     Attributes
     ----------
     coef_ : ndarray of shape (2, n_patterns, n_features [+ 1]) or (2, n_patterns, n_features [+ 1], n_outputs)
         ``coef_[0]`` the weights ``v_i``, ``coef_[1]`` the weights ``w_i``.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        The unpenalised intercept of the squared loss with ``fit_intercept`` (else 0.0).
     gates_ : ndarray of shape (n_features [+ 1], n_patterns)
         Representative gate of each pattern.
     patterns_ : ActivationPatterns
@@ -359,25 +401,36 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         The class labels.
     """
 
+    def __init__(
+        self,
+        n_gates=100,
+        alpha=ALPHA_CLS,
+        *,
+        fit_intercept=True,
+        gates=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        random_state=None,
+        verbose=0,
+        loss="squared",
+    ):
+        super().__init__(
+            n_gates=n_gates, alpha=alpha, fit_intercept=fit_intercept, gates=gates,
+            solver=solver, tol=tol, max_iter=max_iter, random_state=random_state,
+            verbose=verbose,
+        )
+        self.loss = loss
+
+    def _loss(self) -> str:
+        return check_option(self.loss, "loss", CLASSIFIER_LOSSES)
+
     def fit(self, X, y, sample_weight=None):
         """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,).
 
         ``sample_weight`` (n_samples,), optional: non-negative weights of the samples in the loss.
         """
+        loss = self._loss()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        T = encode_labels(self, y, "squared").astype(X.dtype)
+        T = encode_labels(self, y, loss).astype(X.dtype)
         return self._fit_targets(X, T, sample_weight)
-
-    def decision_function(self, X):
-        """Network output: (n_samples,) for two classes (positive for ``classes_[1]``), else
-        (n_samples, n_classes)."""
-        return self._forward(X)
-
-    @available_if(no_probabilities)
-    def predict_proba(self, X):  # pragma: no cover - never available (see no_probabilities)
-        raise NotImplementedError
-
-    def predict(self, X):
-        """Predicted class labels (sign of the score for two classes, arg max otherwise)."""
-        check_is_fitted(self, "coef_")
-        return decode_scores(self.classes_, self.decision_function(X))

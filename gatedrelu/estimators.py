@@ -25,12 +25,18 @@ from ._validation import (
     check_sample_weight,
 )
 from .group_lasso import SOLVERS, solve_group_lasso
+from .network import GatedReLUNetwork, network_from_coef
+from .operator import forward
+from .patterns import (
+    SinglePatternWarning,
+    activation_patterns,
+    gate_masks,
+    sample_gates,
+    single_pattern_message,
+)
 from .problem import make_penalty
 from .problem.datafits.logistic import softplus
 from .problem.datafits.multinomial import log_softmax
-from .network import GatedReLUNetwork, network_from_coef
-from .operator import forward
-from .patterns import SinglePatternWarning, activation_patterns, gate_masks, sample_gates
 
 __all__ = ["GatedReLURegressor", "GatedReLUClassifier", "GatedBase", "default_tol", "CLASSIFIER_LOSSES"]
 
@@ -158,18 +164,7 @@ class _GatedReLUMixin(GatedBase):
         X, T, sample_weight = drop_unweighted(X, T, sample_weight)
         Xb, patterns = self._patterns(X)
         loss = datafit_name(self._loss(), self.fit_intercept)
-        scale, offset = 1.0, 0.0
-        if standardise:  # exact: the intercept absorbs the offset, alpha is in units of scale
-            scale = target_scale(T, sample_weight, loss)
-            if scale > np.sqrt(np.finfo(T.dtype).max / 8):
-                raise ValueError(
-                    f"y has root-mean-square {scale:.3g}: the objective in the units of y (about "
-                    f"{scale:.1e}^2) exceeds the range of {T.dtype}, so no objective or duality "
-                    "gap can be reported. Rescale y (e.g. divide it by its standard deviation)."
-                )
-            if loss == "squared_intercept":
-                w = None if sample_weight is None else sample_weight / sample_weight.sum()
-                offset = np.average(T, axis=0, weights=w).astype(T.dtype)
+        scale, offset = standardisation(T, sample_weight, loss) if standardise else (1.0, 0.0)
         res = solve_group_lasso(
             Xb, (T - offset) / T.dtype.type(scale), patterns, self.alpha, solver=solver, tol=tol,
             max_iter=self.max_iter, verbose=verbose, loss=loss, penalty=penalty,
@@ -362,7 +357,7 @@ class _ClassifierOutputs:
                        f"loss must be one of {', '.join(map(repr, CLASSIFIER_LOSSES))}. ")
                     + "Use loss='logistic' (two classes) or loss='multinomial', or calibrate the "
                     "scores with sklearn.calibration.CalibratedClassifierCV, e.g. "
-                    "CalibratedClassifierCV(GatedReLUClassifier(), method='sigmoid')."
+                    f"CalibratedClassifierCV({type(self).__name__}(), method='sigmoid')."
                 )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -603,6 +598,25 @@ def target_scale(T, sample_weight, loss: str) -> float:
     return sigma if np.isfinite(sigma) and sigma > 0 else 1.0
 
 
+def standardisation(T, sample_weight, loss: str):
+    """``(scale, offset)`` by which a regressor standardises its targets, ``(T - offset) /
+    scale`` (``docs/math.md``, "Scale-free regularisation"): the :func:`target_scale` and, for
+    the loss with an intercept, the weighted mean (else 0.0). Exact: the intercept absorbs the
+    offset and ``alpha`` is measured in units of the scale."""
+    scale = target_scale(T, sample_weight, loss)
+    if scale > np.sqrt(np.finfo(T.dtype).max / 8):
+        raise ValueError(
+            f"y has root-mean-square {scale:.3g}: the objective in the units of y (about "
+            f"{scale:.1e}^2) exceeds the range of {T.dtype}, so no objective or duality "
+            "gap can be reported. Rescale y (e.g. divide it by its standard deviation)."
+        )
+    offset = 0.0
+    if loss == "squared_intercept":
+        w = None if sample_weight is None else sample_weight / sample_weight.sum()
+        offset = np.average(T, axis=0, weights=w).astype(T.dtype)
+    return scale, offset
+
+
 def drop_unweighted(X, T, sample_weight):
     """Remove the rows of weight 0, so that a zero weight is exactly removing the row.
 
@@ -657,24 +671,13 @@ def decode_scores(classes, scores) -> np.ndarray:
 
 def warn_single_pattern(patterns, X) -> None:
     """A :class:`~gatedrelu.patterns.SinglePatternWarning` when every gate gives the same
-    activation pattern on ``X`` (n_samples, n_features): the network is then a linear model."""
-    if patterns.n_patterns != 1 or patterns.n_gates < 2:
-        return
-    import warnings
+    activation pattern on ``X`` (n_samples, n_features): the network is then a linear model
+    (:func:`~gatedrelu.patterns.single_pattern_message` says why and what to do)."""
+    message = single_pattern_message(patterns, X)
+    if message is not None:
+        import warnings
 
-    std = X.std(axis=0)
-    offset = np.abs(X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    j = int(np.argmax(offset))
-    warnings.warn(
-        f"all {patterns.n_gates} gates give the same activation pattern on the training data, "
-        "so the network is a linear model. "
-        + (f"The features are far from zero (feature {j}: mean {X[:, j].mean():.3g}, standard "
-           f"deviation {std[j]:.3g}), which puts every sample on the same side of every gate: "
-           "standardise X (e.g. StandardScaler)." if offset[j] > 10 else
-           "Sample more gates (n_gates) or add a bias (fit_intercept=True)."),
-        SinglePatternWarning,
-        stacklevel=4,
-    )
+        warnings.warn(message, SinglePatternWarning, stacklevel=4)
 
 
 def no_probabilities(estimator) -> bool:

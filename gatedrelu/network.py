@@ -143,11 +143,14 @@ class ReLUNetwork:
         Second-layer weights ``a_i`` (positive for the ``v`` neurons, negative for the ``w``).
     fit_intercept : bool
         Whether inputs get a trailing column of ones (each neuron's bias) before the first layer.
+    intercept : float or ndarray of shape (c,)
+        The output's unpenalised intercept ``b``, added to the sum over neurons (0.0: none).
     """
 
     first_layer: np.ndarray
     output_weights: np.ndarray
     fit_intercept: bool
+    intercept: float | np.ndarray = 0.0
 
     @property
     def n_neurons(self) -> int:
@@ -171,7 +174,7 @@ class ReLUNetwork:
 
     def predict(self, X) -> np.ndarray:
         """Network output ``f(x)``: (n,) or (n, c)."""
-        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights)
+        return np.einsum("nk...,k->n...", self.hidden(X), self.output_weights) + self.intercept
 
     __call__ = predict
 
@@ -181,7 +184,7 @@ class ReLUNetwork:
         return 0.5 * alpha * float(np.sum(self.first_layer**2) + np.sum(self.output_weights**2))
 
 
-def relu_network_from_coef(coef, *, fit_intercept: bool) -> ReLUNetwork:
+def relu_network_from_coef(coef, *, fit_intercept: bool, intercept=0.0) -> ReLUNetwork:
     """Network of the non-zero groups of a convex ReLU solution.
 
     Parameters
@@ -189,6 +192,8 @@ def relu_network_from_coef(coef, *, fit_intercept: bool) -> ReLUNetwork:
     coef : ndarray of shape (2, P, d) or (2, P, d, c)
         ``coef[0]`` the ``v_i``, ``coef[1]`` the ``w_i`` (``f(x) = sum_i (x.v_i)_+ - (x.w_i)_+``).
     fit_intercept : bool
+    intercept : float or ndarray of shape (c,), default 0.0
+        The unpenalised output intercept.
     """
     coef = np.asarray(coef)
     if coef.ndim not in (3, 4) or coef.shape[0] != 2:
@@ -203,4 +208,5 @@ def relu_network_from_coef(coef, *, fit_intercept: bool) -> ReLUNetwork:
         first_layer=first,
         output_weights=(sign[active] * scale).astype(coef.dtype),
         fit_intercept=bool(fit_intercept),
+        intercept=intercept,
     )

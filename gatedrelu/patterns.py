@@ -21,13 +21,53 @@ import numpy as np
 from ._validation import as_float_array, check_int, check_random_state
 
 __all__ = ["ActivationPatterns", "PackedMasks", "sample_gates", "activation_patterns", "gate_masks",
-           "check_patterns", "SinglePatternWarning"]
+           "check_patterns", "SinglePatternWarning", "single_pattern_message"]
 
 
 class SinglePatternWarning(UserWarning):
     """Every gate gives the same activation pattern on the training data: the network is a
     linear model (typically features far from zero, which put every sample on the same side of
     every gate)."""
+
+
+def single_pattern_message(patterns, X, *, n_gates=None, names=None,
+                           remedy="standardise X (e.g. StandardScaler).", far=10.0):
+    """Why every gate gives one activation pattern, or None when they give several: the message
+    of the estimators' :class:`SinglePatternWarning` and of the CLI's warning.
+
+    Parameters
+    ----------
+    patterns : ActivationPatterns
+        The patterns of the fit.
+    X : ndarray of shape (n_samples, n_features)
+        The features the gates saw (without the bias column).
+    n_gates : int, optional
+        The number of gates to report (default ``patterns.n_gates``); below 2, None.
+    names : sequence of str, optional
+        Feature names (default: "feature j").
+    remedy : str
+        What to do when the features are far from zero.
+    far : float
+        A feature is far from zero when ``|mean| / std`` exceeds this (0: always explain).
+    """
+    n_gates = patterns.n_gates if n_gates is None else n_gates
+    if patterns.n_patterns != 1 or n_gates < 2:
+        return None
+    message = (f"all {n_gates} gates give the same activation pattern on the training data, so "
+               "the network is a linear model.")
+    X = np.asarray(X, np.float64)
+    if X.ndim != 2 or X.shape[1] == 0:
+        return message
+    std = X.std(axis=0)
+    offset = np.abs(X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    j = int(np.argmax(offset))
+    if offset[j] > far:
+        name = f"feature {j}" if names is None else f"column {names[j]!r}"
+        return message + (
+            f" The features are far from zero ({name}: mean {X[:, j].mean():.3g}, standard "
+            f"deviation {std[j]:.3g}), which puts every sample on the same side of every gate: "
+            + remedy)
+    return message + " Sample more gates (n_gates) or add a bias (fit_intercept=True)."
 
 
 def sample_gates(n_features: int, n_gates: int, *, random_state=None, dtype=np.float64) -> np.ndarray:

@@ -31,6 +31,7 @@ from gatedrelu import (
     duality_gap,
     irls,
     ntk_kernel,
+    sample_gates,
     solve_convex_relu,
     solve_group_lasso,
 )
@@ -38,7 +39,7 @@ from gatedrelu._validation import ProblemTooLargeError
 from gatedrelu.cli import main as cli_main
 from gatedrelu.distributed import local_masks, make_mesh, solve_distributed
 from gatedrelu.io import ModelFileError, load_model, save_model
-from gatedrelu.patterns import SinglePatternWarning
+from gatedrelu.patterns import SinglePatternWarning, single_pattern_message
 from tests.helpers import planted_problem
 
 
@@ -91,16 +92,18 @@ def test_patterns_of_the_same_data_pass_also_with_ties_and_in_float32(data):
 
 def test_tiny_targets_give_the_certified_zero_model():
     X, y, _ = planted_problem(n=40, d=3, m=20, seed=1)
-    # ConvexReLURegressor's alpha is absolute: 1e-3 >> alpha_max, the exact zero model
-    model = ConvexReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
-    assert np.all(model.coef_ == 0)
-    assert np.all(model.predict(X) == 0)
-    # GatedReLURegressor's alpha is in units of the targets' scale: the tiny targets give the
+    Xb = np.c_[X, np.ones(len(X))]
+    # an absolute alpha of 1e-3 >> alpha_max: the exact zero model
+    p = activation_patterns(Xb, sample_gates(4, 20, random_state=0))
+    res = solve_convex_relu(Xb, y * 1e-170, p, 1e-3)
+    assert res.converged and np.all(res.coef == 0)
+    # the estimators' alpha is in units of the targets' scale: the tiny targets give the
     # unit-scale fit times 1e-170, with no ZeroDivisionError on the way
-    unit = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y)
-    tiny = GatedReLURegressor(n_gates=20, random_state=0).fit(X, y * 1e-170)
-    np.testing.assert_allclose(tiny.predict(X) * 1e170, unit.predict(X), rtol=1e-5,
-                               atol=1e-5 * np.abs(unit.predict(X)).max())
+    for Est in (GatedReLURegressor, ConvexReLURegressor):
+        unit = Est(n_gates=20, random_state=0).fit(X, y)
+        tiny = Est(n_gates=20, random_state=0).fit(X, y * 1e-170)
+        np.testing.assert_allclose(tiny.predict(X) * 1e170, unit.predict(X), rtol=1e-5,
+                                   atol=1e-5 * np.abs(unit.predict(X)).max())
 
 
 def test_tiny_targets_below_alpha_max_give_the_scaled_unit_solution(data):
@@ -437,7 +440,32 @@ def test_estimators_warn_when_every_gate_gives_one_pattern():
         GatedReLURegressor(n_gates=20, random_state=0).fit(X, y)
 
 
-@pytest.mark.parametrize("Est", [MKLClassifier, ConvexReLUClassifier])
+def test_one_pattern_message_is_shared_and_names_the_far_feature():
+    """One function says why the gates collapse, for the estimators' warning (here the convex
+    ReLU one, which has no linear part) and for the CLI (column names, its own remedy)."""
+    X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
+    X_far = X + np.array([0.0, 0.0, -3e6])
+    with pytest.warns(SinglePatternWarning, match=r"all 20 gates give the same activation "
+                                                  r"pattern .*\(feature 2: mean -3e\+06"):
+        model = ConvexReLURegressor(n_gates=20, random_state=0).fit(X_far, y)
+    text = single_pattern_message(model.patterns_, X_far, n_gates=20, names=["a", "b", "c"],
+                                  remedy="drop --no-scale to standardise them.")
+    assert "(column 'c': mean -3e+06" in text and text.endswith("drop --no-scale to "
+                                                                  "standardise them.")
+    # one gate repeated on centred data: one pattern, and the other remedy
+    Xb = np.c_[X, np.ones(40)]
+    same = activation_patterns(Xb, np.repeat(np.random.default_rng(0).standard_normal((4, 1)),
+                                             3, axis=1))
+    assert same.n_patterns == 1
+    assert single_pattern_message(same, X).endswith("Sample more gates (n_gates) or add a bias "
+                                                    "(fit_intercept=True).")
+    # several patterns: no message
+    spread = activation_patterns(np.c_[X, np.ones(40)], np.random.default_rng(0)
+                                 .standard_normal((4, 20)))
+    assert spread.n_patterns > 1 and single_pattern_message(spread, X) is None
+
+
+@pytest.mark.parametrize("Est", [MKLClassifier])
 def test_squared_loss_classifiers_say_why_they_have_no_probabilities(Est):
     X, y, _ = planted_problem(n=40, d=3, m=10, seed=1)
     model = Est(n_gates=10, random_state=0).fit(X, y > np.median(y))
@@ -496,6 +524,24 @@ def test_cv_scoring_agrees_with_the_default_scores_and_with_a_callable():
     r2 = MKLPathRegressorCV(**path_kw).fit(X, y)
     r2b = MKLPathRegressorCV(**path_kw, scoring="r2").fit(X, y)
     np.testing.assert_allclose(r2b.path_scores_, r2.path_scores_, rtol=1e-10)
+
+
+def test_cv_scoring_changes_the_choice_where_it_should():
+    """A scorer that rewards fewer neurons picks the largest alpha of the grid (the zero
+    network), where the default validation error picks a smaller one on data with a signal;
+    each choice is the best mean score of its own path."""
+    X, y, _ = planted_problem(n=60, d=3, m=10, seed=3)
+    kw = dict(n_gates=10, random_state=0, cv=3, n_alphas=5)
+
+    def fewer_neurons(est, Xt, yt):
+        return -float(np.count_nonzero(np.linalg.norm(est.coef_, axis=1)))
+
+    default = GatedReLURegressorCV(**kw).fit(X, y)
+    sparse = GatedReLURegressorCV(**kw, scoring=fewer_neurons).fit(X, y)
+    assert default.alpha_ == default.alphas_[np.argmin(default.mse_path_.mean(axis=1))]
+    assert sparse.alpha_ == sparse.alphas_[np.argmax(sparse.score_path_.mean(axis=1))]
+    assert sparse.alpha_ == sparse.alphas_[0] > default.alpha_
+    assert sparse.n_active_neurons_ <= default.n_active_neurons_
 
 
 @pytest.mark.parametrize("scoring, message", [("nonsense", "Invalid scoring='nonsense'"),

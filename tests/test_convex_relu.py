@@ -52,8 +52,15 @@ def relu_data(n=60, d=3, m=16, *, c=None, intercept=True, seed=0):
     return X, y, activation_patterns(X, sample_gates(X.shape[1], m, random_state=seed + 1))
 
 
-def explicit_certificate(X, y, masks, coef, alpha, Lam):
-    """F, the dual value and the violation of (CR) from explicit constraint matrices."""
+def explicit_certificate(X, y, masks, coef, alpha, Lam, centred=False):
+    """F, the dual value and the violation of (CR) from explicit constraint matrices.
+
+    The dual value is the better of two dual points, each with the multipliers ``Lam`` and
+    scaled jointly with them into the feasible set: the residual ``theta = r / n``, and the
+    refined point ``theta + B c`` (``docs/math.md``, "The certificate") with ``B`` the directions
+    ``D_j X v_j`` of the non-zero groups (``v_j = u_j / ||u_j||``) and ``(B^T B) c = alpha -
+    <v_j, G_j>``; ``centred``: the program has a free intercept, the correction is centred
+    (``P B``) so that the point stays on ``sum theta = 0``."""
     n = len(y)
     P = masks.shape[1]
     Y = y.reshape(n, -1)
@@ -62,16 +69,30 @@ def explicit_certificate(X, y, masks, coef, alpha, Lam):
     pred = sum(masks[:, [i]] * (X @ (V[i] - W[i])) for i in range(P))
     R = Y - pred
     F = 0.5 * np.sum(R**2) / n + alpha * sum(np.linalg.norm(V[i]) + np.linalg.norm(W[i]) for i in range(P))
-    theta = R / n
     L = np.maximum(Lam, 0).reshape(n, 2 * P, -1)
-    norms, viol = [], 0.0
-    for j in range(2 * P):
-        E = np.diag(2.0 * masks[:, j % P] - 1) * (1 if j < P else -1)  # s_j (2 D_j - I)
-        viol = max(viol, float(np.max(-(E @ X @ U[j]))))
-        norms.append(np.linalg.norm(X.T @ (masks[:, [j % P]] * theta + E @ L[:, j])))
-    t = min(1.0, alpha / max(norms))
-    dual = np.sum(t * theta * Y) - 0.5 * n * np.sum((t * theta) ** 2)
-    return F, dual, max(viol, 0.0)
+    E = [np.diag(2.0 * masks[:, j % P] - 1) * (1 if j < P else -1) for j in range(2 * P)]
+    viol = max(0.0, max(float(np.max(-(E[j] @ X @ U[j]))) for j in range(2 * P)))
+
+    def dual_value(theta):
+        norms = [np.linalg.norm(X.T @ (masks[:, [j % P]] * theta + E[j] @ L[:, j]))
+                 for j in range(2 * P)]
+        t = min(1.0, alpha / max(norms))
+        return np.sum(t * theta * Y) - 0.5 * n * np.sum((t * theta) ** 2)
+
+    theta = R / n
+    support = [j for j in range(2 * P) if np.linalg.norm(U[j]) > 0]
+    dual = dual_value(theta)
+    if 0 < len(support) <= n:
+        dirs, excess = [], []
+        for j in support:
+            v = U[j] / np.linalg.norm(U[j])
+            b = masks[:, [j % P]] * (X @ v)
+            dirs.append((b - b.mean(axis=0) if centred else b).ravel())
+            excess.append(alpha - np.sum(v * (X.T @ (masks[:, [j % P]] * theta + E[j] @ L[:, j]))))
+        B = np.stack(dirs, axis=1)
+        c = np.linalg.lstsq(B.T @ B, np.array(excess), rcond=None)[0]
+        dual = max(dual, dual_value(theta + (B @ c).reshape(theta.shape)))
+    return F, dual, viol
 
 
 # --------------------------------------------------------------------------- solver vs CVXPY
@@ -87,9 +108,20 @@ def data(request):
     return X, y, p, refs
 
 
+@pytest.fixture(params=["numpy", "jax"])
+def cone_path(request, monkeypatch):
+    """cone_fista's two implementations of one method: numpy (small problems, no compilation)
+    and the compiled JAX loop (forced by a numpy size bound of 0)."""
+    from gatedrelu.solvers import cone_fista
+
+    if request.param == "jax":
+        monkeypatch.setattr(cone_fista, "NUMPY_SIZE", 0)
+    return request.param
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("frac", [0.5, 0.1, 0.02])
-def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, frac):
+def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, frac, cone_path):
     X, y, p, refs = data
     alpha, ref = refs[frac]
     assert ref.converged
@@ -113,7 +145,7 @@ def test_cone_fista_reaches_the_cvxpy_optimum_with_an_honest_certificate(data, f
 
 
 @pytest.mark.slow
-def test_multi_output_reaches_the_cvxpy_optimum():
+def test_multi_output_reaches_the_cvxpy_optimum(cone_path):
     X, y, p = relu_data(n=50, m=12, c=2, seed=5)
     alpha = 0.05 * alpha_max(X, y, p)
     ref = solve_convex_relu(X, y, p, alpha, solver="cvxpy")
@@ -123,6 +155,31 @@ def test_multi_output_reaches_the_cvxpy_optimum():
     assert res.constraint_violation <= 1e-8
     F, dual, _ = explicit_certificate(X, y, p.masks, res.coef, alpha, res.info["multipliers"])
     assert res.dual_gap == pytest.approx(F - dual, rel=1e-6, abs=1e-12 * F)
+
+
+@pytest.mark.parametrize("loss", ["squared_intercept", "logistic"])
+def test_cone_fista_numpy_and_jax_agree_and_meet_cvxpy(loss, monkeypatch):
+    """The numpy path (no compilation) and the JAX loop run the same method: both certify, and
+    their objectives meet the CVXPY optimum within their certified gaps (a datafit with a free
+    intercept, and the logistic loss, whose gradient is not affine)."""
+    from gatedrelu.solvers import cone_fista
+
+    X, y, p = relu_data(n=40, m=8, seed=6)
+    if loss == "logistic":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    alpha = 0.05
+    ref = solve_convex_relu(X, y, p, alpha, solver="cvxpy", loss=loss)
+    assert ref.converged
+    out = {}
+    for path, bound in (("numpy", cone_fista.NUMPY_SIZE), ("jax", 0)):
+        monkeypatch.setattr(cone_fista, "NUMPY_SIZE", bound)
+        res = solve_convex_relu(X, y, p, alpha, solver="cone_fista", loss=loss, tol=1e-7)
+        assert res.converged and res.constraint_violation <= 1e-8, (path, res.status)
+        # both gaps are true bounds: F* lies in [F - gap, F] for each answer
+        slack = 1e-12 * ref.objective
+        assert -ref.dual_gap - slack <= res.objective - ref.objective <= res.dual_gap + slack, path
+        out[path] = res
+    assert out["numpy"].objective == pytest.approx(out["jax"].objective, rel=2e-7)
 
 
 def test_auto_certifies_and_the_cvxpy_multipliers_are_a_certificate(data):
@@ -234,13 +291,18 @@ def test_network_reproduces_predictions_and_objective(fitted):
     np.testing.assert_allclose(net.predict(X), model.predict(X), rtol=1e-12, atol=1e-12)
     # an independent evaluation of the ReLU network
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    manual = np.maximum(Xb @ net.first_layer.T, 0) @ net.output_weights
+    manual = np.maximum(Xb @ net.first_layer.T, 0) @ net.output_weights + model.intercept_
     np.testing.assert_allclose(manual, model.predict(X), rtol=1e-12, atol=1e-12)
-    F_net = 0.5 * np.mean((net.predict(X) - y) ** 2) + net.weight_decay(1e-2)
+    # alpha is in units of the targets' scale: the user-units weight decay is alpha * sigma
+    sigma = model.target_scale_
+    assert sigma == pytest.approx(np.std(y), rel=1e-12)
+    F_net = 0.5 * np.mean((net.predict(X) - y) ** 2) + net.weight_decay(1e-2 * sigma)
     assert F_net == pytest.approx(model.objective_, rel=1e-9)
-    # and the objective is the CVXPY optimum of the same patterns
-    ref = solve_convex_relu(Xb, y, model.patterns_, 1e-2, solver="cvxpy")
+    # and the objective is the CVXPY optimum of the same patterns, with a free intercept
+    ref = solve_convex_relu(Xb, y, model.patterns_, 1e-2 * sigma, solver="cvxpy",
+                            loss="squared_intercept")
     assert model.objective_ == pytest.approx(ref.objective, rel=1e-6)
+    assert model.intercept_ == pytest.approx(ref.intercept, abs=1e-3 * sigma)
     assert model.dual_gap_ <= 1e-6 * model.objective_ and model.constraint_violation_ <= 1e-10
     # weight split: v_i / sqrt(||v_i||) and +-sqrt(||v_i||)
     V, W = model.coef_
@@ -406,11 +468,10 @@ def test_numpy_cone_projection_kkt_and_feasible_points_stay():
 
 @pytest.mark.slow
 def test_default_fit_on_raw_diabetes_is_certified():
-    """The estimator's defaults on raw, unscaled data (alpha 1e-3, 100 gates) reach a certified
-    optimum: no ConvergenceWarning, and the solve's gap, recomputed from explicit constraint
-    matrices with its multipliers, is within tol with the constraints met. cone_fista alone was
-    at a relative gap of 0.36 after 10,000 iterations on this problem; auto sends it to the
-    interior-point reference first."""
+    """The estimator's defaults on raw, unscaled data (alpha 0.1 in units of the targets' scale,
+    a free intercept, 100 gates) reach a certified optimum: no ConvergenceWarning, and the
+    solve's gap, recomputed from explicit constraint matrices with its multipliers, is within tol
+    with the constraints met."""
     from sklearn.datasets import load_diabetes
 
     X, y = load_diabetes(return_X_y=True)
@@ -418,14 +479,18 @@ def test_default_fit_on_raw_diabetes_is_certified():
         warnings.simplefilter("error", ConvergenceWarning)
         model = ConvexReLURegressor(random_state=0).fit(X, y)
     assert model.dual_gap_ <= 1e-6 * model.objective_
-    assert model.constraint_violation_ <= 1e-8
+    assert model.constraint_violation_ <= 1e-8 * model.target_scale_
     Xb = np.hstack([X, np.ones((len(X), 1))])
-    res = solve_convex_relu(Xb, y, model.patterns_, model.alpha)
-    assert res.objective == pytest.approx(model.objective_, rel=1e-12)
-    F, dual, viol = explicit_certificate(Xb, y, model.patterns_.masks, res.coef, model.alpha,
-                                         res.info["multipliers"])
-    assert F == pytest.approx(model.objective_, rel=1e-10)
-    assert F - dual <= 1e-6 * F and viol <= 1e-8
+    # in the user's units: the intercept program at alpha * sigma
+    alpha = model.alpha * model.target_scale_
+    res = solve_convex_relu(Xb, y, model.patterns_, alpha, loss="squared_intercept")
+    assert res.objective == pytest.approx(model.objective_, rel=1e-6)
+    # the intercept program at (U, b) is the plain one of the targets y - b, and its dual points
+    # are centred residuals, whose plain dual value is the intercept program's
+    F, dual, viol = explicit_certificate(Xb, y - res.intercept, model.patterns_.masks, res.coef,
+                                         alpha, res.info["multipliers"], centred=True)
+    assert F == pytest.approx(res.objective, rel=1e-10)
+    assert F - dual <= 1e-6 * F and viol <= 1e-8 * model.target_scale_
 
 
 def test_numpy_cone_projection_ends_on_rank_deficient_constraints(monkeypatch):
@@ -452,3 +517,76 @@ def test_numpy_cone_projection_ends_on_rank_deficient_constraints(monkeypatch):
             assert np.all(mu >= 0) and np.min(C @ u) >= -1e-12 * scale
             assert abs(mu @ (C @ u)) <= 1e-10 * scale * max(1.0, mu.sum())
             np.testing.assert_allclose(u, v + C.T @ mu, atol=1e-12 * np.linalg.norm(v))
+
+
+# --------------------------------------------------------------------------- defaults, losses
+
+
+def test_classifier_probabilities_are_the_link_of_the_decision_function():
+    """``loss="logistic"``: P(classes_[1]) is the sigmoid of the score; ``"multinomial"``: the
+    softmax of the scores; both fits are the CVXPY optimum of their cone-constrained program."""
+    X, y, _ = relu_data(n=60, d=2, intercept=False, seed=12)
+    Xt = np.random.default_rng(3).standard_normal((20, 2))
+    labels = np.array(["a", "b"])[(y > np.median(y)).astype(int)]
+    clf = ConvexReLUClassifier(n_gates=10, alpha=0.05, loss="logistic", random_state=0)
+    clf.fit(X, labels)
+    proba = clf.predict_proba(Xt)
+    score = clf.decision_function(Xt)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-score)), rtol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_log_proba(Xt), np.log(proba), rtol=1e-10)
+    np.testing.assert_array_equal(clf.predict(Xt), clf.classes_[np.argmax(proba, axis=1)])
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    ref = solve_convex_relu(Xb, np.where(labels == "b", 1.0, -1.0), clf.patterns_, 0.05,
+                            solver="cvxpy", loss="logistic")
+    assert abs(clf.objective_ - ref.objective) <= clf.dual_gap_ + ref.dual_gap
+    three = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    multi = ConvexReLUClassifier(n_gates=10, alpha=0.05, loss="multinomial", random_state=0)
+    multi.fit(X, three)
+    scores = multi.decision_function(Xt)
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(multi.predict_proba(Xt), expected / expected.sum(axis=1,
+                                                                                keepdims=True),
+                               rtol=1e-10)
+
+
+def test_squared_loss_classifier_says_why_it_has_no_probabilities():
+    X, y, _ = relu_data(n=40, d=2, intercept=False, seed=12)
+    clf = ConvexReLUClassifier(n_gates=10, random_state=0).fit(X, y > np.median(y))
+    assert not hasattr(clf, "predict_proba")
+    with pytest.raises(AttributeError, match=r"ConvexReLUClassifier with loss='squared' has no "
+                                             r"predict_proba.*Use loss='logistic'"):
+        clf.predict_proba(X)
+    with pytest.raises(ValueError, match="loss"):
+        ConvexReLUClassifier(loss="hinge").fit(X, y > 0)
+
+
+def test_regressor_predictions_follow_the_targets_offset_and_scale():
+    """Targets standardised inside, a free intercept: ``y -> c y + k`` gives ``c f + k``, and the
+    intercept is what the CVXPY intercept program at ``alpha * target_scale_`` finds."""
+    X, y, _ = relu_data(n=50, d=2, intercept=False, seed=13)
+    Xt = np.random.default_rng(4).standard_normal((15, 2))
+    base = ConvexReLURegressor(n_gates=10, random_state=0, tol=1e-9).fit(X, y)
+    moved = ConvexReLURegressor(n_gates=10, random_state=0, tol=1e-9).fit(X, -300 * y + 1e4)
+    np.testing.assert_allclose(moved.predict(Xt), -300 * base.predict(Xt) + 1e4,
+                               rtol=1e-6, atol=1e-5 * 300 * np.std(y))
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    ref = solve_convex_relu(Xb, y, base.patterns_, base.alpha * base.target_scale_,
+                            solver="cvxpy", loss="squared_intercept", tol=1e-9)
+    assert base.objective_ == pytest.approx(ref.objective, rel=1e-7)
+    assert base.intercept_ == pytest.approx(ref.intercept, abs=1e-5 * np.std(y))
+
+
+def test_intercept_and_loss_survive_the_model_file(tmp_path):
+    """The new fitted attributes (intercept_, target_scale_) and the classifier's loss go
+    through the model files: the loaded models predict what the fitted ones do."""
+    from gatedrelu.io import load_model, save_model
+
+    X, y, _ = relu_data(n=40, d=2, intercept=False, seed=14)
+    reg = ConvexReLURegressor(n_gates=10, random_state=0).fit(X, y + 50)
+    clf = ConvexReLUClassifier(n_gates=10, loss="logistic", random_state=0).fit(X, y > 0)
+    for name, model, method in (("reg", reg, "predict"), ("clf", clf, "predict_proba")):
+        save_model(model, tmp_path / f"{name}.npz")
+        loaded = load_model(tmp_path / f"{name}.npz")
+        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+    assert loaded.loss == "logistic" and reg.intercept_ != 0

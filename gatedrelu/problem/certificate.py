@@ -36,7 +36,7 @@ from .datafits import Quadratic
 from .penalties import GroupL2
 
 __all__ = ["Problem", "certify", "refined_dual", "curvature", "certify_constrained", "certify_numpy", "alpha_max_of", "Certificate",
-           "dual_objective"]
+           "dual_objective", "refined_constrained_gap"]
 
 
 @dataclass(frozen=True)
@@ -329,6 +329,22 @@ def certify_numpy(problem: Problem, U, multipliers=None, refine: bool = True,
     return Certificate(F, gap, norms, finite)
 
 
+def refined_constrained_gap(problem: Problem, U, z, theta0, G, F: float, gap: float) -> float:
+    """The smaller of ``gap`` and the gap at the refined dual point of a cone-constrained
+    problem: :func:`refined_dual` with ``G = A^T theta0 + C^T Lambda`` in place of
+    ``A^T theta0`` (``docs/math.md``, "Convex ReLU networks", "The certificate"); the
+    multipliers are kept and scaled with ``theta1``, so the point is dual feasible."""
+    better = refined_dual(problem.datafit, problem.penalty, problem.X, problem.M, problem.y,
+                          np.asarray(U, np.float64), z, theta0, G, float(problem.alpha))
+    if better is None:
+        return gap
+    y64 = np.asarray(problem.y, np.float64)
+    with np.errstate(all="ignore"):
+        gap1 = F - float(dual_objective(problem.datafit, problem.penalty, better[0], better[1],
+                                        y64, float(problem.alpha)))
+    return max(gap1, 0.0) if np.isfinite(gap1) and gap1 < gap else gap
+
+
 def _certify_constrained_numpy(problem: Problem, U, multipliers) -> Certificate:
     dt = problem.X.dtype
     c = problem.constraint
@@ -340,10 +356,15 @@ def _certify_constrained_numpy(problem: Problem, U, multipliers) -> Certificate:
         if Lam.shape != shape:
             raise ValueError(f"multipliers must have shape {shape}; got {Lam.shape}.")
     args = (problem.X, problem.M, problem.y, np.asarray(U, dt), Lam)
-    if problem.n * problem.n_groups * problem.d * problem.n_outputs <= NUMPY_SIZE:
-        _, G, F, gap, viol = certify_constrained(problem.datafit, problem.penalty, c, *args,
+    size = problem.n * problem.n_groups * problem.d * problem.n_outputs
+    if size <= NUMPY_SIZE or (size <= NUMPY_CPU_SIZE and jax.default_backend() == "cpu"):
+        z, G, F, gap, viol = certify_constrained(problem.datafit, problem.penalty, c, *args,
                                                  dt.type(problem.alpha))
         norms = _pattern_norms(problem.penalty, G)
+        F, gap = float(F), float(gap)
+        if np.isfinite(gap) and gap > 0 and gap <= REFINE_MAX * F:
+            gap = refined_constrained_gap(problem, U, z, problem.datafit.dual_point(z, problem.y),
+                                          G, F, gap)
     else:
         with jax.enable_x64(True):
             _, G, F, gap, viol = _certify_constrained_jit(

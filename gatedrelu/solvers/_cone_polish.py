@@ -1,4 +1,5 @@
-r"""Newton's method on the active face of a convex ReLU solution (squared loss, small problems).
+r"""Newton's method on the active face of a convex ReLU solution (squared loss, with or without
+its free intercept; small problems).
 
 At a solution of the cone-constrained program (``docs/math.md``, "Convex ReLU networks") every
 non-zero group ``u_j`` lies on a face of its cone: the constraints ``A_j`` that hold with
@@ -20,6 +21,7 @@ if it is feasible and its certificate is better: an interior-point answer (relat
 from __future__ import annotations
 
 import numpy as np
+
 from ..problem.constraints.cone import ConeConstraint, cone_projection
 
 __all__ = ["face_newton"]
@@ -31,9 +33,13 @@ MAX_VARS = 2000
 def face_newton(problem, U, max_steps: int = 30):
     """``(U, multipliers)`` polished on the active face of ``U``, or None when it does not apply
     (not the squared loss, no support, too many variables, or a degenerate face)."""
-    if (problem.datafit.name != "squared" or problem.penalty.name != "group_l2"
+    if (problem.datafit.name not in ("squared", "squared_intercept")
+            or problem.penalty.name != "group_l2"
             or not isinstance(problem.constraint, ConeConstraint)):
         return None
+    # with a free intercept the loss is that of the centred residual, ||P (z - y)||^2 / (2n):
+    # the face problem's design and targets are centred (P is a projector)
+    centre = getattr(problem.datafit, "centre", None)
     X, M, y, alpha = problem.X.astype(np.float64), problem.M, problem.y, float(problem.alpha)
     n, d = X.shape
     Y = y.reshape(n, -1).astype(np.float64)
@@ -69,6 +75,9 @@ def face_newton(problem, U, max_steps: int = 30):
     Psi = np.zeros((n, c, m1))
     for (j, p, N), a0, a1 in zip(cols, starts[:-1], starts[1:]):
         Psi[:, p, a0:a1] = M[:, [j]] * (X @ N)
+    if centre is not None:
+        Psi = centre(Psi.reshape(n, c * m1)).reshape(n, c, m1)
+        Y = centre(Y)
     Psi = Psi.reshape(n * c, m1)
     yv = Y.reshape(n * c)
     K = Psi.T @ Psi / n
@@ -122,7 +131,7 @@ def face_newton(problem, U, max_steps: int = 30):
     Lam = np.zeros((n, U3.shape[0], c))
     in_support = np.zeros(U3.shape[0], bool)
     in_support[support] = True
-    for (j, p, N), A in zip(cols, active):
+    for (j, p, _), A in zip(cols, active):
         if A.size == 0:
             continue
         C = S[:, [j]] * X
