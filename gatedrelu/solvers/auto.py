@@ -25,10 +25,12 @@
   support of the answer (:mod:`gatedrelu.solvers._polish`) when the support is small: the
   predictions become exact to rounding instead of to about the square root of the gap, and the
   polished point is kept only if its full duality gap is smaller.
-* Cone-constrained problems (convex ReLU networks): small ones (``n 2P d c <= CONE_IPM_SIZE``)
-  go to the CVXPY/Clarabel reference first (projected onto the cones, certified like every
-  answer), then, if its answer does not certify to ``tol``, to ``cone_fista`` (FISTA with exact
-  projections onto the activation cones) from it; larger ones to ``cone_fista`` directly.
+* Cone-constrained problems (convex ReLU networks): tiny ones (``n 2P d c <= CONE_EXACT_SIZE``)
+  go to the CVXPY/Clarabel reference first, then ``cone_fista`` from its answer if it did not
+  certify; small ones (``<= CONE_IPM_SIZE``) go to ``cone_fista`` (FISTA with exact projections onto the activation cones) for at most
+  ``CONE_FIRST_ITERS`` iterations, then, if it has not certified ``tol``, to the CVXPY/Clarabel
+  reference (projected onto the cones, certified like every answer), then to ``cone_fista``
+  again from its answer. Larger ones go to ``cone_fista`` directly.
 """
 
 from __future__ import annotations
@@ -52,13 +54,25 @@ NEWTON_N = 2500
 #: of 0.36 (raw) and 0.99 (standardised) after 10,000 iterations, where Clarabel certified both
 #: to 1e-8 in 8 s and 26 s (one core): hence the bound of two million.
 CONE_IPM_SIZE = 2_000_000
+#: ... but since cone_fista runs in numpy on such sizes (no compilation) and stops on the refined
+#: certificate, it goes first with this many iterations (diabetes default: 100 iterations, 0.6 s,
+#: where Clarabel took 10.8 s); Clarabel takes over when it has not certified, then cone_fista
+#: again from Clarabel's answer.
+CONE_FIRST_ITERS = 500
+#: Below this size Clarabel still goes first: it is fast there (0.01 to 1 s) and its answer,
+#: projected and pruned, is exact to rounding, which scikit-learn's sample-weight equivalence
+#: check (rtol 1e-7 on the predictions) needs; cone_fista's answers are exact to about the square
+#: root of their gap.
+CONE_EXACT_SIZE = 200_000
 
 
 def plan(problem: Problem, devices=None) -> list:
     """The solvers ``auto`` runs, in order, for this problem."""
     if problem.constraint is not None:  # the cone constraints of convex ReLU networks
         size = problem.n * problem.n_groups * problem.d * problem.n_outputs
-        return ["cvxpy", "cone_fista"] if size <= CONE_IPM_SIZE else ["cone_fista"]
+        if size <= CONE_EXACT_SIZE:
+            return ["cvxpy", "cone_fista"]
+        return ["cone_fista", "cvxpy", "cone_fista"] if size <= CONE_IPM_SIZE else ["cone_fista"]
     if (devices is not None and len(devices) > 1) or not problem.penalty.pattern_groups:
         return ["fista"]
     newton_ok = newton.supports(problem) is None
@@ -79,6 +93,7 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
     from . import REGISTRY
 
     steps = plan(problem, devices)
+    cone_small = problem.n * problem.n_groups * problem.d * problem.n_outputs <= CONE_IPM_SIZE
     U, n_iter, out, used = U0, 0, None, []
     best, best_rel, best_info = U0, np.inf, None
     for name in steps:
@@ -91,6 +106,8 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
         budget = max_iter - n_iter  # max_iter bounds the iterations of all steps together
         if name == "newton":
             budget = min(budget, newton.SOLVER.default_max_iter)
+        if name == "cone_fista" and len(used) == 0 and len(steps) > 1:
+            budget = min(budget, CONE_FIRST_ITERS)
         if budget < 1:
             break
         try:
@@ -111,7 +128,7 @@ def solve(problem: Problem, U0, tol, max_iter, verbose=0, lipschitz=None, device
             cert = certify_numpy(problem, U, out.info.get("multipliers"))
             if name == "cvxpy":
                 U, cert = _prune(problem, U, out.info.get("multipliers"), cert, tol)
-            if problem.n * problem.n_groups * problem.d * problem.n_outputs <= CONE_IPM_SIZE:
+            if cone_small:
                 U, cert, out.info = _face_polish(problem, U, cert, out.info, tol, used)
             if cert.finite and cert.relative_violation <= tol and cert.relative_gap < best_rel:
                 best, best_rel, best_info = U, cert.relative_gap, out.info
