@@ -32,7 +32,7 @@ import jax
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import column_or_1d, validate_data
 
@@ -247,8 +247,8 @@ def _fold_scores(task, Xb, y, T, train, test, gates, alphas, solver, tol, max_it
             pred = np.asarray(forward(Xb_test, masks_test, res.coef.astype(Xb.dtype, copy=False)))
         pred = (pred + np.asarray(res.intercept, pred.dtype)) * pred.dtype.type(scale)
         if task == "classification":
-            scores[k] = accuracy_score(y[test], decode_scores(fold.classes_, pred),
-                                       sample_weight=w_test)
+            # accuracy_score's validation cost 2 ms per call, a tenth of a default CV fit
+            scores[k] = np.average(y[test] == decode_scores(fold.classes_, pred), weights=w_test)
         else:
             scores[k] = mean_squared_error(T[test], pred, sample_weight=w_test)
     return scores

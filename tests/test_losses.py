@@ -351,3 +351,21 @@ def test_integer_weights_and_zeros_equal_repeating_and_removing_rows(Est, loss):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_centred_kernel_is_the_projector_on_both_sides(weighted):
+    """``centre_kernel(K) = P K P`` with the explicit projector ``I - s s^T / s^T s`` (newton's
+    centred kernel), in place."""
+    from gatedrelu.problem.datafits.centred import CentredQuadratic
+
+    rng = np.random.default_rng(4)
+    n = 9
+    A = rng.standard_normal((n, n))
+    K = A @ A.T
+    s = rng.uniform(0.3, 2.0, n) if weighted else np.ones(n)
+    proj = np.eye(n) - np.outer(s, s) / (s @ s)
+    work = K.copy()
+    out = CentredQuadratic(s if weighted else None).centre_kernel(work)
+    assert out is work
+    np.testing.assert_allclose(out, proj @ K @ proj, atol=1e-12)

@@ -86,8 +86,9 @@ class _Kernel:
     """``S = P K_eta P + n alpha I`` (``P`` the datafit's centring, the identity without an
     intercept), its Cholesky factor and ``a = S^{-1} Y`` for given weights (``Y`` centred)."""
 
-    def __init__(self, X, Mf, Y, alpha, centre=lambda r: r):
-        self.X, self.Mf, self.Y, self.alpha, self.centre = X, Mf, Y, alpha, centre
+    def __init__(self, X, Mf, Y, alpha, centre_kernel=None):
+        self.X, self.Mf, self.Y, self.alpha = X, Mf, Y, alpha
+        self.centre_kernel = centre_kernel
         self.n = X.shape[0]
         self.XXt = X @ X.T
         self.nalpha = self.n * alpha
@@ -97,7 +98,8 @@ class _Kernel:
         free = eta > 0
         Mw = self.Mf[:, free]
         K = self.XXt * ((Mw * eta[free]) @ Mw.T)
-        K = self.centre(self.centre(K).T).T  # P K P (K is symmetric)
+        if self.centre_kernel is not None:
+            K = self.centre_kernel(K)  # P K P, in place
         K[np.diag_indices_from(K)] += self.nalpha
         try:
             chol = scipy.linalg.cholesky(K, lower=True, check_finite=False, overwrite_a=True)
@@ -224,15 +226,16 @@ def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> 
 
 def _solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> SolverOutput:
     U0 = np.asarray(U0)
-    start = certify_numpy(problem, U0, refine=False)
-    if start.finite and start.dual_gap <= tol * start.objective:  # e.g. U0 = 0 at alpha_max
-        return SolverOutput(coef=U0, n_iter=0, status="converged")
+    if not np.any(U0):  # e.g. alpha >= alpha_max (a warm start is certified by the loop's first step)
+        start = certify_numpy(problem, U0, refine=False)
+        if start.finite and start.dual_gap <= tol * start.objective:
+            return SolverOutput(coef=U0, n_iter=0, status="converged")
     X = problem.X.astype(np.float64, copy=False)
     centre = _centring(problem)
     Y = centre(problem.y.astype(np.float64, copy=False).reshape(problem.n, -1))
     Mf = problem.M.astype(np.float64)
     alpha = float(problem.alpha)
-    kern = _Kernel(X, Mf, Y, alpha, centre)
+    kern = _Kernel(X, Mf, Y, alpha, getattr(problem.datafit, "centre_kernel", None))
     eta = _initial_weights(problem, U0, kern, Y)
     J, chol, a = kern.evaluate(eta)
     best_U, best = None, (np.inf, np.inf)  # (relative gap, gap) of the best certified iterate

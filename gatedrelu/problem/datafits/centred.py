@@ -72,6 +72,22 @@ class CentredQuadratic(Datafit):
             return r - xp.mean(r, axis=0)
         return r - s * (xp.sum(s * r, axis=0) / xp.sum(s * s))
 
+    def centre_kernel(self, K):
+        """``P K P`` for a symmetric (n, n) numpy ``K``, in place (returns ``K``): ``K - s v^T -
+        v s^T + (s^T v / s^T s) s s^T`` with ``v = K s / s^T s``."""
+        if self.sqrt_weights is None:
+            mu = K.mean(axis=0)
+            K -= mu[None, :]
+            K -= (mu - mu.mean())[:, None]
+            return K
+        s = np.asarray(self.sqrt_weights, K.dtype)
+        ss = float(s @ s)
+        v = K @ s / ss
+        v -= (0.5 * float(s @ v) / ss) * s  # K - s v'^T - v' s^T with v' = v - (s^T v / 2ss) s
+        K -= np.outer(s, v)
+        K -= np.outer(v, s)
+        return K
+
     def intercept(self, z, y):
         """The profiled intercept ``b = s^T (y - z) / s^T s`` (the weighted mean residual in the
         original coordinates), of shape () or (c,)."""
