@@ -53,6 +53,7 @@ from .estimators import (
     _ClassifierOutputs,
     _GatedReLUMixin,
     add_bias,
+    blas_threads,
     datafit_name,
     decode_scores,
     default_tol,
@@ -337,6 +338,10 @@ class _GatedReLUCVBase(GatedBase):
 
     def _fit_cv(self, X, y, T, sample_weight=None):
         """Cross-validate on ``X`` (n, p), labels or targets ``y``, coded targets ``T``; refit."""
+        with blas_threads(X.shape[0]):
+            return self._fit_cv_threads(X, y, T, sample_weight)
+
+    def _fit_cv_threads(self, X, y, T, sample_weight=None):
         solver, tol, alphas, n_jobs, verbose = self._validate_cv_params(X.dtype)
         penalty = make_penalty(self.penalty, l1_ratio=self.l1_ratio,
                                feature_weight=self.feature_weight)

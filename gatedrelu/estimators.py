@@ -59,6 +59,23 @@ def default_tol(dtype) -> float:
     return 1e-5 if np.dtype(dtype) == np.float32 else 1e-6
 
 
+#: Fits with at most this many samples run their BLAS calls on one thread: their matrices (n x n
+#: kernels and their factors, small Gram blocks) are too small to share, and the two OpenBLAS pools
+#: of numpy and scipy, spinning on two cores, made a default GatedReLUClassifierCV fit of
+#: breast_cancer 9x slower on two cores than on one (benchmarks/results/user_fits.md). The limit
+#: holds for the whole fit (every fold and the refit), so results do not depend on ``n_jobs``.
+ONE_THREAD_N = 2500
+
+
+def blas_threads(n_samples: int):
+    """A context manager: one BLAS thread for fits of at most ``ONE_THREAD_N`` samples."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas") if n_samples <= ONE_THREAD_N else nullcontext()
+
+
 def add_bias(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
     """Append the constant column that gives every neuron its own bias."""
     if not fit_intercept:
@@ -165,11 +182,12 @@ class _GatedReLUMixin(GatedBase):
         Xb, patterns = self._patterns(X)
         loss = datafit_name(self._loss(), self.fit_intercept)
         scale, offset = standardisation(T, sample_weight, loss) if standardise else (1.0, 0.0)
-        res = solve_group_lasso(
-            Xb, (T - offset) / T.dtype.type(scale), patterns, self.alpha, solver=solver, tol=tol,
-            max_iter=self.max_iter, verbose=verbose, loss=loss, penalty=penalty,
-            sample_weight=sample_weight,
-        )
+        with blas_threads(X.shape[0]):
+            res = solve_group_lasso(
+                Xb, (T - offset) / T.dtype.type(scale), patterns, self.alpha, solver=solver,
+                tol=tol, max_iter=self.max_iter, verbose=verbose, loss=loss, penalty=penalty,
+                sample_weight=sample_weight,
+            )
         self.patterns_ = patterns
         self.gates_ = patterns.gates
         self.coef_ = (res.coef * T.dtype.type(scale)).astype(T.dtype, copy=False)
