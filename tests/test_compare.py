@@ -18,7 +18,7 @@ pytest.importorskip("gatedrelu.mkl_estimators")
 
 from gatedrelu import activation_patterns, sample_gates, solve_group_lasso  # noqa: E402
 from gatedrelu.cli import main as cli_main  # noqa: E402
-from gatedrelu.experiments import compare  # noqa: E402
+from gatedrelu.experiments import compare, compare_run  # noqa: E402
 from gatedrelu.mkl import kernel_shape, mkl_objective  # noqa: E402
 
 DATASETS = ("iris", "heart")
@@ -55,7 +55,7 @@ def tiny_run(tmp_path_factory):
         return original(method, *args)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(compare, "make_estimator", flaky)
+    mp.setattr(compare_run, "make_estimator", flaky)  # run_task's own module
     with pytest.raises(Interrupt):
         compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
     mp.undo()
@@ -67,7 +67,7 @@ def tiny_run(tmp_path_factory):
         resumed.append(method)
         return original(method, *args)
 
-    mp.setattr(compare, "make_estimator", counting)
+    mp.setattr(compare_run, "make_estimator", counting)
     summary = compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
     mp.undo()
     rows = read_rows(out / compare.CSV_NAME)
