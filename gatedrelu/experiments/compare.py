@@ -351,7 +351,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick", action="store_true",
         help=f"{', '.join(QUICK_DATASETS)}, {QUICK_SEEDS} seeds, {QUICK.n_gates} gates, small "
-             "grids (about 3.5 minutes on 2 cores; the default protocol takes over an hour)",
+             "grids: a first look, much shorter than the default protocol, which takes over an "
+             "hour (see --n-jobs)",
     )
     parser.add_argument(
         "--datasets", nargs="+", metavar="NAME", default=None,
