@@ -36,6 +36,23 @@ PLOT_SOLVERS = {
 }
 
 
+def _ratios(rows, st) -> None:
+    """Each row's time over the first row's (the default row), per core count; a row killed at
+    the cap gets a lower bound (``st.cap``, the harness's Settings)."""
+    ours = rows[0]
+    for r in rows[1:]:
+        for k, c in r.get("by_cores", {}).items():
+            o = ours.get("by_cores", {}).get(k, {})
+            if o.get("status") != "ok":
+                continue
+            if c.get("status") == "ok":
+                c["warm_ratio"] = c["warm_s"] / o["warm_s"]
+                if c.get("cold_s") and o.get("cold_s"):
+                    c["cold_ratio"] = c["cold_s"] / o["cold_s"]
+            elif c.get("status") == "cap":
+                c["warm_ratio_lower_bound"] = st.cap / o["warm_s"]
+
+
 def plot(results: dict, path: str) -> None:
     """``solver.png``: warm time to the target suboptimality per problem, against the peers.
 

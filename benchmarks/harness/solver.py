@@ -72,6 +72,7 @@ from .report import (
     PLOT_SOLVERS,
     _machine,
     _peer_environments,
+    _ratios,
     _versions,
     _write,
     markdown,
@@ -336,19 +337,6 @@ def _gatedrelu_skip_reason(solver: str, pb: Problem) -> str | None:
     return REGISTRY[name].supports(problem_of(pb.X, pb.y, pb.patterns.masks, alpha, pb.loss))
 
 
-def _ratios(rows, st: Settings):
-    ours = rows[0]
-    for r in rows[1:]:
-        for k, c in r.get("by_cores", {}).items():
-            o = ours.get("by_cores", {}).get(k, {})
-            if o.get("status") != "ok":
-                continue
-            if c.get("status") == "ok":
-                c["warm_ratio"] = c["warm_s"] / o["warm_s"]
-                if c.get("cold_s") and o.get("cold_s"):
-                    c["cold_ratio"] = c["cold_s"] / o["cold_s"]
-            elif c.get("status") == "cap":
-                c["warm_ratio_lower_bound"] = st.cap / o["warm_s"]
 
 
 def run(problems=DEFAULT_PROBLEMS, peers=PEERS, *, settings: Settings | None = None, seed=0,
