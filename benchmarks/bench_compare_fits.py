@@ -255,7 +255,7 @@ def run_one(dataset: str, seed: int, row: dict, tol: float = TOL) -> dict:
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from threadpoolctl import threadpool_limits
 
-    from gatedrelu.experiments.compare import _grid, make_estimator, split
+    from gatedrelu.experiments.compare_run import _grid, make_estimator, split
     from gatedrelu.patterns import sample_gates
 
     config = config_of(row)

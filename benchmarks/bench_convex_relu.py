@@ -15,7 +15,7 @@ on the same data and the same patterns: the representative gates of gatedrelu's
 bias=False)`` (the bias is our column of ones, in X for both); pyscnn recomputes ``1[X g > 0]``,
 sorts the patterns, and its answer is mapped back to our order by matching the masks (a run where
 they differ is refused). pyscnn's loss ``1/(2 n c) ||.||^2`` with ``NeuronGL1(lam)``,
-``lam = alpha``, is ours for one output (see ``gatedrelu/bench/peers.py``). pyscnn runs as its
+``lam = alpha``, is ours for one output (see ``benchmarks/harness/peers.py``). pyscnn runs as its
 ``optimize_model`` does, with ``unitize_data=False`` (unitizing changes the problem), float64,
 and its ``AL`` solver at its defaults (tolerance 1e-6 on the squared gradient norm and on the
 constraint violation, at most 10,000 primal iterations); gatedrelu runs ``cone_fista`` at
@@ -91,7 +91,7 @@ def worker(args) -> None:
     os.sched_setaffinity(0, cores)
     import numpy as np
 
-    from gatedrelu.bench.worker import environment, repin
+    from benchmarks.harness.worker import environment, repin
 
     with np.load(args.problem) as z:
         X, y, M, G, alpha = z["X"], z["y"], z["masks"], z["gates"], float(z["alpha"])

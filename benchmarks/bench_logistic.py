@@ -3,7 +3,7 @@
     python benchmarks/bench_logistic.py              # writes benchmarks/results/logistic.{json,md,png}
     python benchmarks/bench_logistic.py --quick --cores 1 --out /tmp/logistic-smoke   # minutes
 
-The same harness as the solver benchmark (``gatedrelu/bench/solver.py``: every solver in its own
+The same harness as the solver benchmark (``benchmarks/harness/solver.py``: every solver in its own
 worker process pinned to core {0} and then {0, 1}, adelie in its own virtual environment, the same
 saved ``.npz`` problem for all, a certified reference optimum, each solver's own tolerance swept
 loose to tight and the time to relative suboptimality ``(F - F*) / F* <= 1e-6`` kept, warm and
@@ -43,7 +43,9 @@ import argparse
 import os
 import sys
 
-from gatedrelu.bench import solver
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
+
+from benchmarks.harness import solver  # noqa: E402
 
 PROBLEMS = ("L1", "L1-0.01")
 QUICK = ("L0",)

@@ -24,7 +24,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from gatedrelu.bench import solver as bench  # noqa: E402
+from benchmarks.harness import report  # noqa: E402
+from benchmarks.harness import solver as bench  # noqa: E402
 
 SWEEPS = {
     "gatedrelu:auto": [1e-2, 1e-3, 1e-4, 1e-5],
@@ -63,7 +64,7 @@ def main() -> int:
             w.close()
     res = {"problem": "R1-path", "n": 5000, "d": 50, "n_patterns": int(pb.patterns.n_patterns),
            "alphas": [float(a) for a in pb.alphas], "cap_s": args.cap, "rows": rows,
-           "machine": bench._machine(), "versions": bench._versions()}
+           "machine": report._machine(), "versions": report._versions()}
     lines = ["# R1 path: certified accuracy against time (one core)", "",
              f"50 alphas from alpha_max = {pb.alpha_max:.4g} to {pb.alphas[-1]:.4g} on R1 (n 5000, d 50, "
              f"{pb.patterns.n_patterns} patterns); each solver pinned to core 0, one solve per setting "
@@ -80,7 +81,7 @@ def main() -> int:
     lines.append("")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "solver_path.json"), "w") as fh:
-        json.dump(res, fh, indent=1, default=bench._jsonable)
+        json.dump(res, fh, indent=1, default=report._jsonable)
     with open(os.path.join(args.out, "solver_path.md"), "w") as fh:
         fh.write("\n".join(lines))
     print("\n".join(lines))

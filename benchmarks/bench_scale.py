@@ -9,7 +9,7 @@
 
 Every measurement runs in its own subprocess pinned with ``os.sched_setaffinity`` to 1 core and
 then 2 cores (``--cores``); the peak is that process's own high-water mark
-(``gatedrelu.bench.peak_resident_mib``: ``VmHWM``; ``ru_maxrss`` would include the parent's).
+(``benchmarks.harness.peak_resident_mib``: ``VmHWM``; ``ru_maxrss`` would include the parent's).
 Time per iteration is ``(t(1 + k iterations) - t(1 iteration)) / k`` of the compiled FISTA loop
 (compilation excluded), with a fixed step size (no backtracking: two products per iteration).
 
@@ -33,18 +33,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def worker(spec: dict) -> dict:
     """One measurement (run in a pinned subprocess)."""
     os.sched_setaffinity(0, set(spec["cores"]))
-    import numpy as np
-
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     jax.config.update("jax_enable_x64", True)
     import gatedrelu.patterns as pat
+    from benchmarks.harness import peak_resident_mib
     from gatedrelu import operator
     from gatedrelu.problem import get_datafit, make_penalty
     from gatedrelu.solvers.fista import fista_run
-
-    from gatedrelu.bench import peak_resident_mib
 
     def rss():
         return peak_resident_mib() / 2**10  # GiB
@@ -100,8 +98,8 @@ def measure(spec: dict) -> dict:
 
 
 def fit(xs, ys):
-    from scipy.stats import linregress
     import numpy as np
+    from scipy.stats import linregress
 
     r = linregress(np.log(xs), np.log(ys))
     return dict(exponent=float(r.slope), stderr=float(r.stderr), r2=float(r.rvalue**2))

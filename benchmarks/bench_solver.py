@@ -2,14 +2,19 @@
 
     python benchmarks/bench_solver.py            # writes benchmarks/results/solver.{json,md}
 
-Same as ``gatedrelu bench --out benchmarks/results``; see gatedrelu/bench/solver.py.
+Same as ``gatedrelu bench --out benchmarks/results`` from a source checkout; the harness is
+``benchmarks/harness/`` (``solver.py`` the driver, see its docstring and benchmarks/README.md).
+adelie runs in its own virtual environment: ``--adelie-python PATH`` or
+``GATEDRELU_ADELIE_PYTHON=PATH`` (without either, adelie is skipped).
 """
 
 import argparse
 import os
 import sys
 
-from gatedrelu.bench import solver
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
+
+from benchmarks.harness import solver  # noqa: E402
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -34,7 +34,7 @@ import time  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from gatedrelu.bench.solver import make_problem  # noqa: E402
+from benchmarks.harness.problems import make_problem  # noqa: E402
 from gatedrelu.group_lasso import solve_group_lasso  # noqa: E402
 
 PARTS = {

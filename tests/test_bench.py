@@ -7,12 +7,13 @@ own virtual environment, see benchmarks/README.md).
 import json
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gatedrelu.bench import solver as bench
-from gatedrelu.bench import worker
+from benchmarks.harness import solver as bench
+from benchmarks.harness import worker
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +134,9 @@ def test_pyscnn_path_is_warm_started_on_the_same_problems(small_path):
 
 
 def _adelie_python():
-    py = bench.DEFAULT_ADELIE_PYTHON
-    if not os.path.exists(py):
-        pytest.skip(f"adelie venv not found at {py} (see benchmarks/README.md)")
+    py = bench.DEFAULT_ADELIE_PYTHON  # $GATEDRELU_ADELIE_PYTHON
+    if not py or not os.path.exists(py):
+        pytest.skip(f"no adelie venv (GATEDRELU_ADELIE_PYTHON={py!r}; see benchmarks/README.md)")
     return py
 
 
@@ -255,7 +256,8 @@ def test_cli_bench_end_to_end_on_a_tiny_problem(tmp_path, monkeypatch, cold):
         out = tmp_path.name
     argv = ["bench", "--quick", "--problems", "R0", "--peers", "cvxpy", "--cores", "1",
             "--repeats", "1", "--out", out] + ([] if cold else ["--no-cold"])
-    assert main(argv) == 0
+    with pytest.warns(FutureWarning, match="benchmarks/bench_solver.py"):
+        assert main(argv) == 0
     res = json.loads((tmp_path / "solver.json").read_text())
     pr = res["problems"]["R0"]
     assert pr["reference"]["certified_rel_gap"] <= 1e-9
@@ -407,6 +409,36 @@ def test_logistic_problems_and_solver_rows():
     assert "squared loss only" in bench._skip_reason("pyscnn", pb, bench.Settings())
 
 
+def test_adelie_interpreter_comes_from_the_flag_or_the_environment(tmp_path):
+    """No machine path is built in: adelie's python is ``--adelie-python``, else
+    ``$GATEDRELU_ADELIE_PYTHON``; with neither, adelie is skipped with a reason naming both."""
+    import argparse
+    import pathlib
+    import subprocess
+    import sys
+
+    pb = bench.make_problem("R0")
+    why = bench._skip_reason("adelie", pb, bench.Settings(adelie_python=None))
+    assert "--adelie-python" in why and "GATEDRELU_ADELIE_PYTHON" in why
+    missing = str(tmp_path / "no-python")
+    assert missing in bench._skip_reason("adelie", pb, bench.Settings(adelie_python=missing))
+    ap = argparse.ArgumentParser()
+    bench.add_arguments(ap)
+    args = ap.parse_args(["--adelie-python", missing])
+    assert bench.settings_from_args(args).adelie_python == missing
+    root = pathlib.Path(__file__).resolve().parents[1]
+    code = "from benchmarks.harness import problems; print(repr(problems.DEFAULT_ADELIE_PYTHON))"
+    env = {k: v for k, v in os.environ.items() if k != "GATEDRELU_ADELIE_PYTHON"}
+    unset = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    given = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                           env={**env, "GATEDRELU_ADELIE_PYTHON": missing}, check=True)
+    assert unset == "None" and given.stdout.strip() == repr(missing)
+    for path in (root / "benchmarks").rglob("*.py"):  # no interpreter of one machine
+        text = path.read_text()
+        assert "/work/" not in text and "/root/" not in text, path
+
+
 @pytest.mark.slow
 def test_bench_logistic_script_end_to_end(tmp_path, monkeypatch):
     """benchmarks/bench_logistic.py on a tiny problem: logistic.{json,md}, goals, certified F*."""
@@ -431,3 +463,45 @@ def test_bench_logistic_script_end_to_end(tmp_path, monkeypatch):
     assert {t["peer"] for t in res["targets"]} == {"adelie", "skglm", "skglm-newton"}
     md = (tmp_path / "logistic.md").read_text()
     assert md.startswith("# Logistic benchmark") and "logistic loss" in md
+
+
+# --------------------------------------------------------------------------- `gatedrelu bench`
+
+
+def test_cli_bench_runs_the_harness_of_a_checkout_with_a_futurewarning(tmp_path, monkeypatch):
+    """From a source checkout, `gatedrelu bench` parses the harness's own options (a relative
+    --out stays the given string, --quick its flag) and runs the harness's main, warning that the
+    command moved; its exit status is the harness's."""
+    from gatedrelu.cli import bench as command
+    from gatedrelu.cli import main
+
+    assert command.harness_root() == Path(__file__).resolve().parents[1]
+    seen = []
+    monkeypatch.setattr(bench, "main", lambda args: seen.append(args) or 7)
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(FutureWarning, match="moved to benchmarks/ of the source repository"):
+        assert main(["bench", "--quick", "--cores", "1", "--out", "rel/out"]) == 7
+    (args,) = seen
+    assert args.out == "rel/out" and args.quick and args.cores == "1"
+    assert bench.settings_from_args(args).cap == 60.0  # the harness's --quick defaults
+
+
+def test_cli_bench_outside_a_checkout_says_where_the_harness_lives(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Installed without benchmarks/: one line naming the repository and the script, exit
+    status 2, nothing written, also for `--help`; `gatedrelu --help` still lists the command."""
+    from gatedrelu.cli import bench as command
+    from gatedrelu.cli import main
+
+    monkeypatch.setattr(command, "harness_root", lambda: None)
+    monkeypatch.setattr(bench, "main", lambda args: pytest.fail("the harness must not run"))
+    out = tmp_path / "out"
+    assert main(["bench", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gatedrelu bench: error:")
+    assert command.REPOSITORY in err and "benchmarks/bench_solver.py" in err
+    assert not out.exists()
+    assert main(["bench", "--help"]) == 2
+    assert "benchmarks/bench_solver.py" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "moved to benchmarks/" in capsys.readouterr().out

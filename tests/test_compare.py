@@ -18,7 +18,7 @@ pytest.importorskip("gatedrelu.mkl_estimators")
 
 from gatedrelu import activation_patterns, sample_gates, solve_group_lasso  # noqa: E402
 from gatedrelu.cli import main as cli_main  # noqa: E402
-from gatedrelu.experiments import compare  # noqa: E402
+from gatedrelu.experiments import compare, compare_run  # noqa: E402
 from gatedrelu.mkl import kernel_shape, mkl_objective  # noqa: E402
 
 DATASETS = ("iris", "heart")
@@ -55,7 +55,7 @@ def tiny_run(tmp_path_factory):
         return original(method, *args)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(compare, "make_estimator", flaky)
+    mp.setattr(compare_run, "make_estimator", flaky)  # run_task's own module
     with pytest.raises(Interrupt):
         compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
     mp.undo()
@@ -67,7 +67,7 @@ def tiny_run(tmp_path_factory):
         resumed.append(method)
         return original(method, *args)
 
-    mp.setattr(compare, "make_estimator", counting)
+    mp.setattr(compare_run, "make_estimator", counting)
     summary = compare.run(DATASETS, SEEDS, TINY, out_dir=str(out), progress=False)
     mp.undo()
     rows = read_rows(out / compare.CSV_NAME)
@@ -255,6 +255,52 @@ def test_log_axes_are_labelled_with_plain_numbers(limits, expected):
     plt.close(fig)
     assert labels == expected
     assert not any("10^" in t or "times" in t for t in labels)
+
+
+def test_figures_select_no_backend_and_use_no_pyplot(tmp_path):
+    """The experiments draw on matplotlib.figure.Figure: drawing the critical-difference
+    diagram leaves the backend of the calling program alone and imports no pyplot (checked in a
+    fresh interpreter), and no experiment module calls matplotlib.use or imports pyplot."""
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, numpy as np, matplotlib\n"
+        "matplotlib.rcParams['backend'] = 'svg'\n"
+        "from gatedrelu.experiments.stats import cd_diagram, friedman_nemenyi\n"
+        "scores = np.random.default_rng(0).uniform(size=(6, 3))\n"
+        f"fig = cd_diagram(friedman_nemenyi(scores, ('a', 'b', 'c')), {str(tmp_path / 'cd.png')!r})\n"
+        "print(json.dumps(dict(backend=matplotlib.get_backend(),\n"
+        "                      pyplot='matplotlib.pyplot' in sys.modules)))\n"
+    )
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == {"backend": "svg", "pyplot": False}
+    assert (tmp_path / "cd.png").read_bytes()[:4] == b"\x89PNG"
+    code_lines = re.compile(r"^\s*(import matplotlib\.pyplot|from matplotlib import pyplot|"
+                            r"matplotlib\.use\()", re.M)
+    for path in (root / "gatedrelu" / "experiments").glob("*.py"):
+        assert not code_lines.search(path.read_text()), path
+
+
+def test_quoted_runtimes_agree_with_the_committed_results(capsys):
+    """`compare --help` quotes no time for --quick (no committed quick run to cite), and every
+    time the CLI guide quotes for compare is the one the experiments page reports."""
+    import pathlib
+
+    assert cli_main(["compare", "--help"]) == 0
+    text = capsys.readouterr().out
+    quick = " ".join(re.search(r"\n  --quick(.*?)\n  --", text, re.S).group(1).split())
+    assert "minute" not in quick and "over an hour" in quick
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs"
+    guide = (docs / "guide" / "cli.md").read_text()
+    section = guide[guide.index("## compare"):guide.index("## consistency")]
+    quoted = re.findall(r"(\d+(?:\.\d+)?) minutes", section)
+    record = (docs / "experiments" / "compare.md").read_text()
+    assert quoted and all(re.search(rf"\*\*{q} min\*\*", record) for q in quoted)
 
 
 @pytest.mark.slow

@@ -175,7 +175,7 @@ def test_sampling_memory_is_bounded():
 MEMORY = """
 import warnings, numpy as np
 import gatedrelu as g
-from gatedrelu.bench import peak_resident_mib
+from benchmarks.harness import peak_resident_mib
 n, d, m = 100_000, 50, 1000
 rng = np.random.default_rng(0)
 X = rng.standard_normal((n, d)); X[:, -1] = 1
@@ -194,7 +194,7 @@ print(__import__("json").dumps(dict(P=p.n_patterns, peak=peak_resident_mib(),
 AUTO_MEMORY = """
 import warnings, numpy as np
 import gatedrelu as g
-from gatedrelu.bench import peak_resident_mib
+from benchmarks.harness import peak_resident_mib
 n, d, m = 200_000, 20, 200
 rng = np.random.default_rng(0)
 X = rng.standard_normal((n, d)) * np.geomspace(1e-2, 1e2, d)  # ill-conditioned: whitening runs
@@ -225,10 +225,10 @@ def test_peak_memory_is_the_childs_own():
     """A worker's peak excludes its parent's memory (``ru_maxrss`` of a fork/exec child starts at
     the parent's resident size: the cause of a 5.5 GiB reading for a 0.75 GiB solve in CI), and
     counts what the worker itself touches."""
-    from gatedrelu.bench import peak_resident_mib
+    from benchmarks.harness import peak_resident_mib
 
     held = np.ones(2**28 // 8)  # 256 MiB resident in this process
-    code = ("import json, numpy as np; from gatedrelu.bench import peak_resident_mib; "
+    code = ("import json, numpy as np; from benchmarks.harness import peak_resident_mib; "
             "a = peak_resident_mib(); b = np.ones(2**27 // 8); "
             "print(json.dumps(dict(start=a, after=peak_resident_mib())))")
     out = _run(code, devices=1)

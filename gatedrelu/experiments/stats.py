@@ -403,55 +403,5 @@ def friedman_nemenyi(scores, methods, *, level: float = 0.05, higher_is_better: 
     return RankTest(methods, ranks.mean(axis=0), statistic, p, float(cd), N, level)
 
 
-def cd_diagram(test: RankTest, path=None, *, labels: dict | None = None):
-    """Critical-difference diagram: methods on the average-rank axis, with bars joining the
-    groups whose ranks differ by less than CD. Returns the matplotlib figure (saved to ``path``
-    when given)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = labels or {}
-    order = np.argsort(test.average_ranks)
-    ranks = test.average_ranks[order]
-    names = [labels.get(test.methods[i], test.methods[i]) for i in order]
-    k = len(names)
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.3 * k))
-    lo, hi = 1, max(k, int(np.ceil(ranks.max())))
-    ax.set_xlim(lo - 0.3, hi + 0.3)
-    ax.set_ylim(-(k + 2) * 0.35, 1.0)
-    ax.hlines(0, lo, hi, color="k", lw=1)
-    for r in range(lo, hi + 1):
-        ax.vlines(r, 0, 0.1, color="k", lw=1)
-        ax.text(r, 0.2, str(r), ha="center", va="bottom", fontsize=9)
-    half = (k + 1) // 2
-    for pos, (rank, name) in enumerate(zip(ranks, names)):
-        left = pos < half
-        y = -0.35 * (pos + 1 if left else k - pos)
-        x_text = lo - 0.2 if left else hi + 0.2
-        ax.plot([rank, rank, x_text], [0, y, y], color="k", lw=0.8)
-        ax.text(x_text, y, f"{name} ({rank:.2f})", ha="right" if left else "left", va="center",
-                fontsize=9)
-    # cliques: maximal runs of methods within CD of each other
-    cliques = []
-    for i in range(k):
-        j = i
-        while j + 1 < k and ranks[j + 1] - ranks[i] <= test.critical_difference:
-            j += 1
-        if j > i and not any(a <= i and j <= b for a, b in cliques):
-            cliques.append((i, j))
-    for n_bar, (i, j) in enumerate(cliques):
-        y = -0.12 - 0.1 * n_bar
-        ax.hlines(y, ranks[i] - 0.03, ranks[j] + 0.03, color="tab:red", lw=3)
-    ax.hlines(0.75, lo, lo + test.critical_difference, color="k", lw=1.5)
-    ax.text(lo + test.critical_difference / 2, 0.8, f"CD = {test.critical_difference:.2f}",
-            ha="center", va="bottom", fontsize=9)
-    ax.set_axis_off()
-    friedman = ("too few data sets for a test" if math.isnan(test.friedman_p)
-                else f"Friedman p = {test.friedman_p:.2g}, Nemenyi at {test.level:g}")
-    ax.set_title(f"Average ranks over {test.n_datasets} data sets ({friedman})", fontsize=9)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
+# The critical-difference diagram is drawn with the other figures; its name stays here too.
+from .plotting import cd_diagram  # noqa: E402

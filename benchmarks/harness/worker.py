@@ -1,6 +1,6 @@
 """One benchmark solver in its own process: pinned cores, fixed thread counts, timed solves.
 
-Run as a script by :mod:`gatedrelu.bench.solver` (never imported by it), in gatedrelu's
+Run as a script by :mod:`benchmarks.harness.solver` (never imported by it), in gatedrelu's
 environment or in a peer's own virtual environment (adelie)::
 
     python worker.py --problem PROBLEM.npz --solver SOLVER --workdir DIR --cores 0,1
@@ -53,9 +53,9 @@ THREAD_VARS = (
 
 
 def _peers_module():
-    """gatedrelu.bench.peers, or the same file loaded by path where gatedrelu is absent."""
+    """benchmarks.harness.peers, or the same file loaded by path where gatedrelu is absent."""
     try:
-        from gatedrelu.bench import peers
+        from benchmarks.harness import peers
 
         return peers
     except ImportError:
@@ -94,11 +94,14 @@ class Job:
 
             self.peers = _peers_module()
             return
-        from gatedrelu.bench import peers
-        from gatedrelu.bench import solver as harness  # noqa: F401 (gatedrelu_call)
+        from benchmarks.harness import (
+            peer_pyscnn,
+            peers,
+            problems,  # noqa: F401 (gatedrelu_call)
+        )
         from gatedrelu.patterns import activation_patterns  # noqa: F401
 
-        self.peers = peers
+        self.peers = peer_pyscnn if self.solver == "pyscnn" else peers
         if self.solver == "pyscnn":
             import lab  # noqa: F401
             import scnn  # noqa: F401
@@ -120,7 +123,7 @@ class Job:
                 loss=self.loss,
             )
             return U, info["n_iter"], {}
-        from gatedrelu.bench.solver import gatedrelu_call
+        from benchmarks.harness.problems import gatedrelu_call
         from gatedrelu.patterns import activation_patterns
 
         p = activation_patterns(X, self.gates)

@@ -1,4 +1,13 @@
-"""Benchmark harness: solver comparisons against the peers (:mod:`gatedrelu.bench.solver`)."""
+"""Benchmark harness: solver comparisons against the peers, run from a source checkout.
+
+:mod:`~benchmarks.harness.solver` drives a run (``python benchmarks/bench_solver.py``, or
+``gatedrelu bench`` from the checkout); :mod:`~benchmarks.harness.problems` holds the problems and
+the independent certificate, :mod:`~benchmarks.harness.process` the pinned worker processes,
+:mod:`~benchmarks.harness.worker` the worker script, :mod:`~benchmarks.harness.peers` and
+:mod:`~benchmarks.harness.peer_pyscnn` the peers' adapters, :mod:`~benchmarks.harness.report` the
+tables and the figure. Configured by flags (``--adelie-python``) or the environment
+(``GATEDRELU_ADELIE_PYTHON``); no machine path is built in.
+"""
 
 
 def peak_resident_mib() -> float:
