@@ -232,24 +232,17 @@ def _useless_fit(estimator, task, score, y, X, names, args) -> list[str]:
     """Why the fitted model is useless, if it is: one line per reason."""
     import numpy as np
 
+    from ..patterns import single_pattern_message
+
     out = []
     patterns = getattr(estimator, "patterns_", None)
-    n_gates = args.n_gates  # the sampled gates (the linear part's zero gate is not one)
-    if patterns is not None and patterns.n_patterns == 1 and n_gates > 1:
-        message = (
-            f"all {n_gates} gates give the same activation pattern, so the network is a linear "
-            "model."
-        )
-        if not args.scale:
-            std = X.std(axis=0)
-            offset = np.abs(X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-            j = int(np.argmax(offset))
-            message += (
-                f" The raw features are far from zero (column {names[j]!r}: mean "
-                f"{X[:, j].mean():.3g}, standard deviation {std[j]:.3g}), which puts every "
-                "sample on the same side of every gate: drop --no-scale to standardise them."
-            )
-        out.append(message)
+    if patterns is not None:  # n_gates: the sampled gates (the linear part's zero gate is not one)
+        message = single_pattern_message(
+            patterns, X, n_gates=args.n_gates, names=names,
+            remedy="drop --no-scale to standardise them.",
+            far=np.inf if args.scale else 0.0)  # standardised columns are not far from zero
+        if message is not None:
+            out.append(message)
     if task == "regression" and score <= 0:
         out.append(
             f"training R^2 = {score:.4f} <= 0: the model is no better than predicting the mean "
