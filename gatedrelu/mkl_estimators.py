@@ -33,7 +33,6 @@ import warnings
 
 import jax
 import numpy as np
-import scipy.linalg
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
@@ -48,8 +47,9 @@ from .estimators import (
     encode_labels,
     no_probabilities,
 )
-from .kernels import finite_ntk_kernel, ntk_kernel
-from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
+from .kernels import ntk_kernel
+from .linalg import METHODS, kernel_objective, ridge_solve
+from .mkl import DEFAULT_MAX_ITER, fixed_kernel, irls, kernel_fits, optimal_scale
 from .network import GatedReLUNetwork, network_from_coef
 from .operator import forward
 from .patterns import activation_patterns, gate_masks
@@ -88,6 +88,7 @@ class _MKLMixin(GatedBase):
         n_path=10,
         verbose=0,
         n_irls=10,
+        method="auto",
     ):
         self.kernel = kernel
         self.n_gates = n_gates
@@ -101,6 +102,7 @@ class _MKLMixin(GatedBase):
         self.n_path = n_path
         self.verbose = verbose
         self.n_irls = n_irls
+        self.method = method
 
     def _validate_mkl_params(self):
         kernel = check_option(self.kernel, "kernel", ACCEPTED_KERNELS)
@@ -119,12 +121,13 @@ class _MKLMixin(GatedBase):
         check_int(self.n_path, "n_path", minimum=2)
         check_int(self.verbose, "verbose", minimum=0)
         check_int(self.n_irls, "n_irls", minimum=0)
+        check_option(self.method, "method", METHODS)
         return kernel
 
     def _irls_options(self, dtype):
         tol = default_tol(dtype) if self.tol is None else float(self.tol)
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
-        return {"tol": tol, "max_iter": max_iter, "verbose": self.verbose}
+        return {"tol": tol, "max_iter": max_iter, "verbose": self.verbose, "method": self.method}
 
     def _fit_targets(self, X, T, scores, sample_weight=None):
         kernel = self._validate_mkl_params()
@@ -142,7 +145,7 @@ class _MKLMixin(GatedBase):
         Xb, T = _weigh(Xb, T, w)
         path_iter = None
         if kernel in ("ntk", "uniform"):
-            res = irls(Xb, T, patterns, self.alpha, init=kernel, max_iter=0)
+            res = fixed_kernel(Xb, T, patterns, self.alpha, kernel, method=self.method)
         elif kernel == "optimal":
             res = irls(Xb, T, patterns, self.alpha, init="ntk", **self._irls_options(Xb.dtype))
         elif kernel == "irls":
@@ -160,20 +163,24 @@ class _MKLMixin(GatedBase):
         self.n_iter_ = res.n_iter + 1 if path_iter is None else path_iter
         self.objective_ = res.objective
         self.dual_gap_ = res.dual_gap
+        self.kernel_objective_ = float(res.kernel_objective_history[-1])
+        self.method_ = res.method
         return self
 
     def _fit_infinite_ntk(self, Xb, T):
+        # The closed-form kernel has no finite features: always n x n (O(n^2) memory).
         n = Xb.shape[0]
         K = ntk_kernel(Xb)
         t = optimal_scale(K, T, self.alpha)
-        A = t * K
-        A[np.diag_indices(n)] += n * self.alpha
-        self.dual_coef_ = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A, lower=True), T)
+        self.dual_coef_ = ridge_solve(t * K, T, n * self.alpha)
         self.X_fit_ = Xb
         self.kernel_scale_ = float(t)
         self.patterns_ = self.gates_ = self.weights_ = self.coef_ = None
         self.n_iter_ = 1
         self.objective_ = self.dual_gap_ = None
+        self.kernel_objective_ = float(kernel_objective(T, self.dual_coef_, np.float64(t),
+                                                        self.alpha))
+        self.method_ = "cholesky"
         return self
 
     def _fit_path(self, Xb, T, patterns, scores):
@@ -192,18 +199,9 @@ class _MKLMixin(GatedBase):
         path = irls(Xb[train], T[train], sub_patterns, self.alpha, init="ntk", **options)
         candidates = _path_candidates(path.n_iter, self.n_path)
         masks_val = sub_patterns.masks_at(Xb[val])
-        results = []
-        for k in candidates:
-            fit_k = irls(
-                Xb[train],
-                T[train],
-                sub_patterns,
-                self.alpha,
-                init=path.weights_history[k],
-                max_iter=0,
-            )
-            pred = _network(Xb[val], masks_val, fit_k.coef)
-            results.append(scores(T[val], pred))
+        fits = kernel_fits(Xb[train], T[train], sub_patterns, self.alpha,
+                           path.weights_history[candidates], method=self.method)
+        results = [scores(T[val], _network(Xb[val], masks_val, fit.coef)) for fit in fits]
         best = min(range(len(candidates)), key=lambda j: results[j])
         self.path_index_ = int(candidates[best])
         self.path_scores_ = np.array([r[0] for r in results])
@@ -215,10 +213,9 @@ class _MKLMixin(GatedBase):
             raise RuntimeError("patterns of the training part do not carry over to all the data.")
         shape = path.weights_history[self.path_index_]
         if np.any(shape):
-            weights, _ = scale_shape(Xb, T, full_patterns, self.alpha, shape)
+            refit = fixed_kernel(Xb, T, full_patterns, self.alpha, shape, method=self.method)
         else:  # the zero model (alpha at or above alpha_max of the training part)
-            weights = np.zeros_like(shape)
-        refit = irls(Xb, T, full_patterns, self.alpha, init=weights, max_iter=0)
+            refit = kernel_fits(Xb, T, full_patterns, self.alpha, [shape], method=self.method)[0]
         return full_patterns, refit, path.n_iter + 1
 
     def _decision(self, X) -> np.ndarray:
@@ -227,12 +224,33 @@ class _MKLMixin(GatedBase):
         Xb = self._bias(X).astype(self.X_fit_.dtype, copy=False)
         if self.kernel_ == "infinite_ntk":
             return self.kernel_scale_ * ntk_kernel(self.X_fit_, Xb) @ self.dual_coef_
-        if self.kernel_ == "ntk":
-            # eta = t * ntk_weights / sum(ntk_weights): the NTK of the sampled network, scaled.
-            factor = self.kernel_scale_ / float(np.sum(self.patterns_.ntk_weights))
-            return factor * (finite_ntk_kernel(self.X_fit_, self.patterns_, Xb) @ self.dual_coef_)
-        # Masking kernels of the representative gates: K(x, X) a equals the equivalent network.
-        return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
+        # K(x, X) a equals the equivalent network: of every sampled gate for "ntk" (the finite
+        # NTK of the sampled network), of the representative gates for the other kernels.
+        coef, gates = self._network_coef()
+        return _network(Xb, gate_masks(Xb, gates), coef)
+
+    def _network_coef(self):
+        """``(coef, gates)`` of the gated network whose outputs are the kernel's predictions.
+
+        For ``"ntk"`` the finite NTK at a new point weighs pattern ``i`` by the fraction of its
+        ``c_i`` sampled gates active there (:func:`gatedrelu.finite_ntk_kernel`), so each sampled
+        gate ``j`` of pattern ``i`` is a neuron with ``u_j = coef_[i] / c_i``; a pattern without
+        sampled gates keeps its representative gate and ``coef_[i]``. Otherwise ``coef_`` and
+        ``gates_``.
+        """
+        if self.kernel_ != "ntk":
+            return self.coef_, self.gates_
+        pattern = np.asarray(self.patterns_.gate_pattern)
+        gated = np.flatnonzero(pattern >= 0)
+        P = self.coef_.shape[0]
+        count = np.bincount(pattern[gated], minlength=P)
+        own = np.flatnonzero(count == 0)
+        coef = self.coef_[pattern[gated]] / count[pattern[gated]].reshape(
+            (-1,) + (1,) * (self.coef_.ndim - 1)).astype(self.coef_.dtype)
+        coef = np.concatenate([coef, self.coef_[own]])
+        gates = np.hstack([np.asarray(self.patterns_.sampled_gates)[:, gated],
+                           np.asarray(self.gates_)[:, own]])
+        return coef, gates
 
     def to_network(self) -> GatedReLUNetwork:
         """The gated ReLU network whose outputs are this estimator's (``predict`` of the
@@ -242,24 +260,25 @@ class _MKLMixin(GatedBase):
         x.u_i`` with ``u_i = eta_i (D_i X)^T a`` (``coef_``), so the network of the
         representative gates is exact for ``"optimal"``, ``"uniform"``, ``"path"`` and ``"irls"``.
         With ``"optimal"`` it is the globally optimal gated ReLU network of these gates (its
-        weight decay is the group-lasso penalty, ``docs/math.md``, "The MKL view").
+        weight decay is the group-lasso penalty, ``docs/math.md``, "The MKL view"). For
+        ``"ntk"`` the network has one neuron per sampled gate (a gate ``j`` of pattern ``i``,
+        shared by ``c_i`` gates, gets ``u_i / c_i``): the finite NTK at new points weighs each
+        pattern by the share of its gates that are active there.
 
         Raises
         ------
         ValueError
-            For ``"ntk"`` (its predictions at new points use every sampled gate, not one per
-            pattern) and ``"infinite_ntk"`` (a kernel of infinitely many gates).
+            For ``"infinite_ntk"`` (a kernel of infinitely many gates).
         """
         check_is_fitted(self, "dual_coef_")
-        if self.kernel_ in ("ntk", "infinite_ntk"):
-            why = ("its predictions at new points use every sampled gate (the finite NTK), not "
-                   "one network per pattern" if self.kernel_ == "ntk" else
-                   "it is the kernel of infinitely many gates")
+        if self.kernel_ == "infinite_ntk":
             raise ValueError(
-                f"kernel={self.kernel_!r} has no equivalent finite network: {why}. Fit with "
-                "kernel='optimal' (the globally optimal gated ReLU network) for to_network()."
+                "kernel='infinite_ntk' has no equivalent finite network: it is the kernel of "
+                "infinitely many gates. Fit with kernel='ntk' (the NTK of n_gates sampled "
+                "gates) or kernel='optimal' (the globally optimal gated ReLU network)."
             )
-        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
+        coef, gates = self._network_coef()
+        return network_from_coef(coef, gates, fit_intercept=self.fit_intercept)
 
 
 def irls_iterate(Xb, T, patterns, alpha, k, **options):
@@ -339,6 +358,14 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
     n_irls : int, default=10
         Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
         its optimal scale, on the representative gates).
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        How each kernel ridge system is solved (:mod:`gatedrelu.linalg`): in the sample space
+        (``"cholesky"``: the n x n kernel; ``"cg"``: matrix-free conjugate gradients) or as
+        ridge regression on the ``P d`` masked features (``"features"``: a ``P d x P d`` system,
+        nothing n x n). The results are the same to rounding. ``"auto"``: ``"features"`` when
+        ``P d < n_samples`` and ``P d <= 6000`` (``P`` patterns, ``d`` features with the bias
+        column), else ``"cholesky"`` up to 3000 samples, else ``"cg"``. Not used by
+        ``"infinite_ntk"``, which has no finite features (always an n x n Cholesky).
 
     Attributes
     ----------
@@ -353,9 +380,9 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         Representative gate of each pattern.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
         Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
-        predictions on the training data are the kernel ridge fitted values. For "ntk" the
-        network uses the representative gates only, while predictions at new points use every
-        sampled gate. None for "infinite_ntk" (no finite network).
+        predictions on the training data are the kernel ridge fitted values. For "ntk",
+        predictions at new points use every sampled gate (``to_network()``). None for
+        "infinite_ntk" (no finite network).
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
     X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
@@ -365,11 +392,17 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
-        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
-        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
+        Group-lasso objective ``F(coef_)`` of the equivalent network. None for
+        "infinite_ntk": that kernel has no finite set of groups, so there is no group-lasso
+        objective (nor ``coef_`` or ``dual_gap_``); its MKL objective is ``kernel_objective_``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_objective_ : float
+        The MKL objective ``J(weights_) = (alpha/2) [y^T dual_coef_ + sum(weights_)]``
+        (``docs/math.md``, "The MKL view"): ``>= objective_ >= F*``, equal to ``F*`` at the
+        optimal kernel. For "infinite_ntk", ``J(t mu)`` of the closed-form NTK (mass 1).
+    method_ : str
+        The kernel ridge route used ("cholesky", "cg" or "features").
     kernel_ : str
         The fitted ``kernel``.
     path_index_ : int or None
@@ -408,7 +441,12 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
 class MKLClassifier(ClassifierMixin, _MKLMixin):
     """Kernel ridge classifier with masking kernels: NTK, uniform, optimal MKL, or the path.
 
-    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).
+    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes). Its
+    scores are not probabilities, so there is no ``predict_proba``: accessing it raises an
+    AttributeError that says so (``hasattr(clf, "predict_proba")`` is False, as for
+    scikit-learn's ``RidgeClassifier``). For probabilities use
+    ``GatedReLUClassifier(loss="logistic")`` (or ``"multinomial"``), or wrap this estimator in
+    :class:`~sklearn.calibration.CalibratedClassifierCV`.
 
     Parameters
     ----------
@@ -443,6 +481,14 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
     n_irls : int, default=10
         Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
         its optimal scale, on the representative gates).
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        How each kernel ridge system is solved (:mod:`gatedrelu.linalg`): in the sample space
+        (``"cholesky"``: the n x n kernel; ``"cg"``: matrix-free conjugate gradients) or as
+        ridge regression on the ``P d`` masked features (``"features"``: a ``P d x P d`` system,
+        nothing n x n). The results are the same to rounding. ``"auto"``: ``"features"`` when
+        ``P d < n_samples`` and ``P d <= 6000`` (``P`` patterns, ``d`` features with the bias
+        column), else ``"cholesky"`` up to 3000 samples, else ``"cg"``. Not used by
+        ``"infinite_ntk"``, which has no finite features (always an n x n Cholesky).
 
     Attributes
     ----------
@@ -457,9 +503,9 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         Representative gate of each pattern.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
         Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
-        predictions on the training data are the kernel ridge fitted values. For "ntk" the
-        network uses the representative gates only, while predictions at new points use every
-        sampled gate. None for "infinite_ntk" (no finite network).
+        predictions on the training data are the kernel ridge fitted values. For "ntk",
+        predictions at new points use every sampled gate (``to_network()``). None for
+        "infinite_ntk" (no finite network).
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
     X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
@@ -469,11 +515,17 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
-        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
-        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
+        Group-lasso objective ``F(coef_)`` of the equivalent network. None for
+        "infinite_ntk": that kernel has no finite set of groups, so there is no group-lasso
+        objective (nor ``coef_`` or ``dual_gap_``); its MKL objective is ``kernel_objective_``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_objective_ : float
+        The MKL objective ``J(weights_) = (alpha/2) [y^T dual_coef_ + sum(weights_)]``
+        (``docs/math.md``, "The MKL view"): ``>= objective_ >= F*``, equal to ``F*`` at the
+        optimal kernel. For "infinite_ntk", ``J(t mu)`` of the closed-form NTK (mass 1).
+    method_ : str
+        The kernel ridge route used ("cholesky", "cg" or "features").
     kernel_ : str
         The fitted ``kernel``.
     path_index_ : int or None
