@@ -47,7 +47,6 @@ users call here; Figure 1 is :mod:`gatedrelu.experiments.figure1` (re-exported h
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Literal
 
@@ -56,28 +55,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._validation import (
-    as_float_array,
     check_int,
     check_nonnegative,
     check_option,
     check_positive,
-    check_targets,
 )
 from .group_lasso import TOL_FLOOR_EPS
 from .kernels import masking_kernel
 from .linalg import (
     CHOLESKY_MAX_N,
-    METHODS,
-    choose_method,
     kernel_objective,
-    make_ridge,
     optimal_scale,
     ridge_solve,
     scale_from_spectrum,
 )
-from .mkl_irls import IRLSLoop, MKLResult
+from .mkl_irls import (
+    IRLSLoop,
+    MKLResult,
+    _cast,
+    _check_problem,
+    _check_weights,
+    _make_ridge,
+)
 from .operator import adjoint, group_norms
-from .patterns import ActivationPatterns, check_patterns
+from .patterns import ActivationPatterns
 from .problem.certificate import alpha_max_of
 
 __all__ = [
@@ -111,52 +112,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_patterns(patterns, X: np.ndarray):
-    masks = getattr(patterns, "masks", None)
-    gates = getattr(patterns, "gates", None)
-    if masks is None or gates is None:
-        raise TypeError(
-            "patterns must be an ActivationPatterns (from activation_patterns or "
-            f"enumerate_patterns); got {type(patterns).__name__}."
-        )
-    masks = np.asarray(masks)
-    if masks.ndim != 2 or masks.dtype != bool or masks.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"patterns.masks must be a boolean array of shape (n_samples, n_patterns) with "
-            f"n_samples = {X.shape[0]}; got dtype {masks.dtype} and shape {masks.shape}."
-        )
-    if masks.shape[1] == 0:
-        raise ValueError("patterns is empty: at least one activation pattern is needed.")
-    check_patterns(patterns, X)
-    return patterns, np.ascontiguousarray(masks)
-
-
-def _check_problem(X, y, patterns, alpha):
-    """Validated float64 ``X``, ``y``, the patterns, their masks and ``alpha``.
-
-    Everything is computed in float64: the n x n kernel system squares the conditioning of the
-    problem, so float32 solves could not certify small duality gaps. Results are cast back to
-    the input dtype by the callers.
-    """
-    X = as_float_array(X, "X")
-    y = check_targets(y, X.shape[0], X.dtype)
-    patterns, M = _check_patterns(patterns, X)
-    return X.astype(np.float64), y.astype(np.float64), patterns, M, check_positive(alpha, "alpha")
-
-
-def _check_weights(weights, P: int, dtype, name: str = "weights") -> np.ndarray:
-    w = np.asarray(weights)
-    if w.ndim != 1 or w.shape[0] != P:
-        raise ValueError(f"{name} must have shape (n_patterns,) = ({P},); got {w.shape}.")
-    w = as_float_array(w, name, ndim=1, dtype=dtype)
-    if np.any(w < 0):
-        raise ValueError(f"{name} must be nonnegative; got minimum {w.min()}.")
-    return w
 
 
 def kernel_shape(patterns, kind: Init = "ntk") -> np.ndarray:
@@ -231,28 +186,6 @@ def _shape_of(shape, patterns, P: int) -> np.ndarray:
     if not mu.sum() > 0:
         raise ValueError("shape must have a positive sum.")
     return mu
-
-
-def _make_ridge(X, patterns, M, y, alpha, method, cholesky_max_n, cg_tol, cg_max_iter):
-    """The kernel ridge solver of ``method`` (``"auto"``: :func:`gatedrelu.linalg.choose_method`)."""
-    method = check_option(method, "method", METHODS)
-    method = choose_method(method, X.shape[0], M.shape[1], X.shape[1],
-                           check_int(cholesky_max_n, "cholesky_max_n"))
-    return make_ridge(X, patterns, M, y, alpha, method, check_positive(cg_tol, "cg_tol"),
-                      check_int(cg_max_iter, "cg_max_iter"))
-
-
-def _cast(result: MKLResult, dtype) -> MKLResult:
-    """``result`` with its arrays in ``dtype`` (the input's)."""
-    if dtype == np.float64:
-        return result
-    return dataclasses.replace(
-        result,
-        **{
-            name: getattr(result, name).astype(dtype)
-            for name in ("weights", "coef", "dual_coef", "weights_history")
-        },
-    )
 
 
 def _scaled_shape(ridge, mu: np.ndarray, dtype):

@@ -1,5 +1,7 @@
 r"""The IRLS loop of :func:`gatedrelu.mkl.irls`: reweighting steps, their accelerated
-candidates (projected Newton, Anderson) and the certificate of every iterate.
+candidates (projected Newton, Anderson) and the certificate of every iterate; and the checks and
+set-up shared by the functions of :mod:`gatedrelu.mkl` (validated float64 problem, the kernel
+ridge solver of a route, results cast back to the input dtype).
 
 The mathematics is in :mod:`gatedrelu.mkl` and ``docs/math.md`` ("From the NTK to the optimal
 kernel"); the kernel ridge solves come from :mod:`gatedrelu.linalg` (any route: the loop only
@@ -8,6 +10,7 @@ calls ``factor``, ``solve`` and ``newton_hessian``).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,12 +23,14 @@ import scipy.linalg
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from .linalg import kernel_objective
+from ._validation import as_float_array, check_int, check_option, check_positive, check_targets
+from .linalg import METHODS, choose_method, kernel_objective, make_ridge
 from .operator import adjoint, group_norms
+from .patterns import check_patterns
 from .problem import GroupL2, Quadratic
 from .problem.certificate import certify as _gl_certify
 
-__all__ = ["MKLResult", "IRLSLoop"]
+__all__ = ["MKLResult", "IRLSLoop"]  # and the problem checks and set-up shared with mkl.py
 
 #: eps is kept below ``(EPS_GAP_FRACTION * gap / (alpha * P))^2``, so that the smoothing changes
 #: the objective by at most this fraction of the current duality gap.
@@ -305,3 +310,70 @@ class IRLSLoop:
             n_solves=self.n_solves,
         )
 
+
+# --------------------------------------------------------------------------- problem checks and set-up
+
+
+def _check_patterns(patterns, X: np.ndarray):
+    masks = getattr(patterns, "masks", None)
+    gates = getattr(patterns, "gates", None)
+    if masks is None or gates is None:
+        raise TypeError(
+            "patterns must be an ActivationPatterns (from activation_patterns or "
+            f"enumerate_patterns); got {type(patterns).__name__}."
+        )
+    masks = np.asarray(masks)
+    if masks.ndim != 2 or masks.dtype != bool or masks.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"patterns.masks must be a boolean array of shape (n_samples, n_patterns) with "
+            f"n_samples = {X.shape[0]}; got dtype {masks.dtype} and shape {masks.shape}."
+        )
+    if masks.shape[1] == 0:
+        raise ValueError("patterns is empty: at least one activation pattern is needed.")
+    check_patterns(patterns, X)
+    return patterns, np.ascontiguousarray(masks)
+
+
+def _check_problem(X, y, patterns, alpha):
+    """Validated float64 ``X``, ``y``, the patterns, their masks and ``alpha``.
+
+    Everything is computed in float64: the n x n kernel system squares the conditioning of the
+    problem, so float32 solves could not certify small duality gaps. Results are cast back to
+    the input dtype by the callers.
+    """
+    X = as_float_array(X, "X")
+    y = check_targets(y, X.shape[0], X.dtype)
+    patterns, M = _check_patterns(patterns, X)
+    return X.astype(np.float64), y.astype(np.float64), patterns, M, check_positive(alpha, "alpha")
+
+
+def _check_weights(weights, P: int, dtype, name: str = "weights") -> np.ndarray:
+    w = np.asarray(weights)
+    if w.ndim != 1 or w.shape[0] != P:
+        raise ValueError(f"{name} must have shape (n_patterns,) = ({P},); got {w.shape}.")
+    w = as_float_array(w, name, ndim=1, dtype=dtype)
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be nonnegative; got minimum {w.min()}.")
+    return w
+
+
+def _make_ridge(X, patterns, M, y, alpha, method, cholesky_max_n, cg_tol, cg_max_iter):
+    """The kernel ridge solver of ``method`` (``"auto"``: :func:`gatedrelu.linalg.choose_method`)."""
+    method = check_option(method, "method", METHODS)
+    method = choose_method(method, X.shape[0], M.shape[1], X.shape[1],
+                           check_int(cholesky_max_n, "cholesky_max_n"))
+    return make_ridge(X, patterns, M, y, alpha, method, check_positive(cg_tol, "cg_tol"),
+                      check_int(cg_max_iter, "cg_max_iter"))
+
+
+def _cast(result: MKLResult, dtype) -> MKLResult:
+    """``result`` with its arrays in ``dtype`` (the input's)."""
+    if dtype == np.float64:
+        return result
+    return dataclasses.replace(
+        result,
+        **{
+            name: getattr(result, name).astype(dtype)
+            for name in ("weights", "coef", "dual_coef", "weights_history")
+        },
+    )

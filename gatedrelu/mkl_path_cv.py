@@ -32,7 +32,8 @@ from .cv import _check_splits, fold_scorer
 from .estimators import GatedBase, add_bias, decode_scores, encode_labels, no_probabilities
 from .group_lasso import alpha_max
 from .mkl import DEFAULT_MAX_ITER, kernel_fits
-from .mkl_estimators import MKLClassifier, MKLRegressor, _network, _weigh, irls_iterate
+from .mkl_base import _network, _weigh, irls_iterate
+from .mkl_estimators import MKLClassifier, MKLRegressor
 from .patterns import activation_patterns, gate_masks
 from .problem.scaling import check_moderate_scale
 
