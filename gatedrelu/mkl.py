@@ -64,6 +64,8 @@ from .group_lasso import TOL_FLOOR_EPS
 from .kernels import masking_kernel
 from .linalg import (
     CHOLESKY_MAX_N,
+    FeatureRidge,
+    choose_method,
     kernel_objective,
     optimal_scale,
     ridge_solve,
@@ -149,7 +151,7 @@ def kernel_shape(patterns, kind: Init = "ntk") -> np.ndarray:
 # --------------------------------------------------------------------------- the kernel objective
 
 
-def mkl_objective(X, y, patterns, weights, alpha) -> float:
+def mkl_objective(X, y, patterns, weights, alpha, *, method="auto") -> float:
     """The MKL objective ``J(eta) = (alpha/2) [tr Y^T (K_eta + n alpha I)^{-1} Y + sum_i eta_i]``.
 
     Parameters
@@ -163,6 +165,10 @@ def mkl_objective(X, y, patterns, weights, alpha) -> float:
         Nonnegative kernel weights ``eta``.
     alpha : float
         Regularisation (> 0) of the group lasso (GL).
+    method : {"auto", "cholesky", "features"}, default "auto"
+        The kernel ridge solve: the dense n x n Cholesky factorisation, or the ``P d`` feature
+        space (:mod:`gatedrelu.linalg`); "auto" takes the features when ``P d < n`` (and
+        ``P d <= 6000``), else Cholesky. Both are exact to rounding.
 
     Returns
     -------
@@ -171,7 +177,12 @@ def mkl_objective(X, y, patterns, weights, alpha) -> float:
     """
     X, y, patterns, M, alpha = _check_problem(X, y, patterns, alpha)
     eta = _check_weights(weights, M.shape[1], X.dtype)
-    a = ridge_solve(masking_kernel(X, patterns, eta), y, X.shape[0] * alpha)
+    method = check_option(method, "method", ("auto", "cholesky", "features"))
+    if choose_method(method, X.shape[0], M.shape[1], X.shape[1]) == "features":
+        ridge = FeatureRidge(X, M, y, alpha)
+        a = ridge.solve(eta, ridge.factor(eta), y)
+    else:
+        a = ridge_solve(masking_kernel(X, patterns, eta), y, X.shape[0] * alpha)
     return float(kernel_objective(y, a, eta, alpha))
 
 

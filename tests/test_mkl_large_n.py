@@ -320,3 +320,12 @@ def test_figure1_is_drawn_without_pyplot(tmp_path):
     assert not out["pyplot"] and out["same"] and out["backend"] and out["axes"] == 2
     assert out["J0"] == pytest.approx(out["ntk"], rel=1e-10)  # IRLS starts at the scaled NTK
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mkl_objective_in_features_equals_dense():
+    Xb, y, patterns, alpha = _problem(seed=5, n_outputs=2)
+    eta = np.random.default_rng(5).random(patterns.n_patterns)
+    dense = mkl_objective(Xb, y, patterns, eta, alpha, method="cholesky")
+    assert mkl_objective(Xb, y, patterns, eta, alpha) == pytest.approx(dense, rel=1e-11)
+    with pytest.raises(ValueError, match="method"):
+        mkl_objective(Xb, y, patterns, eta, alpha, method="cg")
