@@ -329,3 +329,18 @@ def test_mkl_objective_in_features_equals_dense():
     assert mkl_objective(Xb, y, patterns, eta, alpha) == pytest.approx(dense, rel=1e-11)
     with pytest.raises(ValueError, match="method"):
         mkl_objective(Xb, y, patterns, eta, alpha, method="cg")
+
+
+def test_feature_route_certifies_small_alpha_as_well_as_cholesky():
+    """At alpha = 1e-6 alpha_max (a nearly interpolating fit, where a = (y - Phi w)/(n alpha)
+    cancels) the refined feature solves still certify tol = 1e-8, as the n x n route does."""
+    rng = np.random.default_rng(0)
+    n = 600
+    Xb = np.hstack([rng.standard_normal((n, 3)), np.ones((n, 1))])
+    y = np.maximum(Xb @ rng.standard_normal(4), 0) + 0.01 * rng.standard_normal(n)
+    patterns = activation_patterns(Xb, sample_gates(4, 40, random_state=1))
+    alpha = 1e-6 * alpha_max(Xb, y, patterns)
+    feat = irls(Xb, y, patterns, alpha, tol=1e-8, method="features")
+    dense = irls(Xb, y, patterns, alpha, tol=1e-8, method="cholesky")
+    assert feat.converged and dense.converged
+    assert abs(feat.objective - dense.objective) <= feat.dual_gap + dense.dual_gap
