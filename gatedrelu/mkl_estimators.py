@@ -24,7 +24,15 @@ weights ``eta``:
 
 For fixed shapes ``mu`` (sum 1) the scale ``t`` minimises the MKL objective ``J(t mu)``, so
 ``alpha`` means the same objective ``(alpha/2) [y^T (K + n alpha I)^{-1} y + sum(eta)]`` for every
-kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``.
+kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``. ``alpha`` is absolute (in the
+units of the targets, +1/-1 codes for the classifiers): the MKL estimators neither centre nor
+scale ``y``.
+
+Large n: every kernel but ``"infinite_ntk"`` solves its kernel ridge systems in the ``P d``
+feature space when ``P d < n`` (``method="auto"``, :mod:`gatedrelu.linalg`), never forming an
+``n x n`` matrix, and predicts through the equivalent network (:meth:`to_network`), never through
+an ``n_train x n_test`` kernel. The fitting code shared by the regressor and the classifier is in
+:mod:`gatedrelu.mkl_base`.
 """
 
 from __future__ import annotations
