@@ -24,282 +24,38 @@ weights ``eta``:
 
 For fixed shapes ``mu`` (sum 1) the scale ``t`` minimises the MKL objective ``J(t mu)``, so
 ``alpha`` means the same objective ``(alpha/2) [y^T (K + n alpha I)^{-1} y + sum(eta)]`` for every
-kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``.
+kernel and ``J(t mu) >= F*``, the optimum reached by ``"optimal"``. ``alpha`` is absolute (in the
+units of the targets, +1/-1 codes for the classifiers): the MKL estimators neither centre nor
+scale ``y``.
+
+Large n: every kernel but ``"infinite_ntk"`` solves its kernel ridge systems in the ``P d``
+feature space when ``P d < n`` (``method="auto"``, :mod:`gatedrelu.linalg`), never forming an
+``n x n`` matrix, and predicts through the equivalent network (:meth:`to_network`), never through
+an ``n_train x n_test`` kernel. The fitting code shared by the regressor and the classifier is in
+:mod:`gatedrelu.mkl_base`.
 """
 
 from __future__ import annotations
 
-import warnings
-
-import jax
 import numpy as np
-import scipy.linalg
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from ._validation import check_int, check_nonnegative, check_option, check_random_state
-from .estimators import (
-    GatedBase,
-    decode_scores,
-    default_tol,
-    drop_unweighted,
-    encode_labels,
-    no_probabilities,
+from .estimators import decode_scores, encode_labels, no_probabilities
+
+# _network, _weigh and irls_iterate are imported from here by the path CV and the benchmarks.
+from .mkl_base import (  # noqa: F401
+    KERNELS,
+    _classification_score,
+    _MKLMixin,
+    _network,
+    _regression_score,
+    _weigh,
+    irls_iterate,
 )
-from .kernels import finite_ntk_kernel, ntk_kernel
-from .mkl import DEFAULT_MAX_ITER, irls, optimal_scale, scale_shape
-from .network import GatedReLUNetwork, network_from_coef
-from .operator import forward
-from .patterns import activation_patterns, gate_masks
-from .problem.scaling import check_moderate_scale
 
 __all__ = ["MKLRegressor", "MKLClassifier", "KERNELS"]
-
-KERNELS = ("ntk", "infinite_ntk", "uniform", "optimal", "path")
-#: Also accepted: "irls", the ``n_irls``-th iterate of the path from the NTK (one point of the
-#: lazy-to-rich path, chosen by :class:`gatedrelu.MKLPathRegressorCV` and its classifier).
-ACCEPTED_KERNELS = KERNELS + ("irls",)
-#: "path" needs this many samples to hold some out; with fewer it uses the optimal kernel.
-PATH_MIN_SAMPLES = 4
-
-
-def _path_candidates(n_iter: int, n_path: int) -> np.ndarray:
-    """At most ``n_path`` iterate indices in 0..n_iter, geometrically spaced, ends included."""
-    idx = np.unique(np.round(np.geomspace(1, n_iter + 1, n_path)).astype(int) - 1)
-    return np.union1d(idx, [0, n_iter])
-
-
-class _MKLMixin(GatedBase):
-
-    def __init__(
-        self,
-        kernel="optimal",
-        n_gates=100,
-        alpha=1e-3,
-        *,
-        fit_intercept=True,
-        gates=None,
-        tol=None,
-        max_iter=None,
-        random_state=None,
-        validation_fraction=0.2,
-        n_path=10,
-        verbose=0,
-        n_irls=10,
-    ):
-        self.kernel = kernel
-        self.n_gates = n_gates
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.gates = gates
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.validation_fraction = validation_fraction
-        self.n_path = n_path
-        self.verbose = verbose
-        self.n_irls = n_irls
-
-    def _validate_mkl_params(self):
-        kernel = check_option(self.kernel, "kernel", ACCEPTED_KERNELS)
-        self._validate_gate_params()
-        if self.tol is not None:
-            check_nonnegative(self.tol, "tol")
-        if self.max_iter is not None:
-            check_int(self.max_iter, "max_iter")
-        frac = self.validation_fraction
-        if (
-            isinstance(frac, bool)
-            or not isinstance(frac, (int, float, np.floating))
-            or not 0 < frac < 1
-        ):
-            raise ValueError(f"validation_fraction must be in (0, 1); got {frac!r}.")
-        check_int(self.n_path, "n_path", minimum=2)
-        check_int(self.verbose, "verbose", minimum=0)
-        check_int(self.n_irls, "n_irls", minimum=0)
-        return kernel
-
-    def _irls_options(self, dtype):
-        tol = default_tol(dtype) if self.tol is None else float(self.tol)
-        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
-        return {"tol": tol, "max_iter": max_iter, "verbose": self.verbose}
-
-    def _fit_targets(self, X, T, scores, sample_weight=None):
-        kernel = self._validate_mkl_params()
-        self.kernel_ = kernel
-        self.path_index_ = self.path_scores_ = self.path_candidates_ = None
-        X, T, w = drop_unweighted(X, T, sample_weight)
-        check_moderate_scale(X, "X", "the MKL estimators")
-        check_moderate_scale(T, "y", "the MKL estimators")
-        if kernel == "infinite_ntk":
-            return self._fit_infinite_ntk(*_weigh(self._bias(X), T, w))
-        Xb, patterns = self._patterns(X)
-        # Weighted kernel ridge is kernel ridge on rows scaled by sqrt(w) (the masking kernels
-        # are positively homogeneous in each argument and the masks do not change), see
-        # docs/math.md, "Sample weights"; X_fit_ then holds the scaled rows.
-        Xb, T = _weigh(Xb, T, w)
-        path_iter = None
-        if kernel in ("ntk", "uniform"):
-            res = irls(Xb, T, patterns, self.alpha, init=kernel, max_iter=0)
-        elif kernel == "optimal":
-            res = irls(Xb, T, patterns, self.alpha, init="ntk", **self._irls_options(Xb.dtype))
-        elif kernel == "irls":
-            res = irls_iterate(Xb, T, patterns, self.alpha, self.n_irls,
-                               **self._irls_options(Xb.dtype))
-        else:
-            patterns, res, path_iter = self._fit_path(Xb, T, patterns, scores)
-        self.X_fit_ = Xb
-        self.patterns_ = patterns
-        self.gates_ = patterns.gates
-        self.weights_ = res.weights
-        self.kernel_scale_ = float(res.weights.sum())
-        self.coef_ = res.coef
-        self.dual_coef_ = res.dual_coef
-        self.n_iter_ = res.n_iter + 1 if path_iter is None else path_iter
-        self.objective_ = res.objective
-        self.dual_gap_ = res.dual_gap
-        return self
-
-    def _fit_infinite_ntk(self, Xb, T):
-        n = Xb.shape[0]
-        K = ntk_kernel(Xb)
-        t = optimal_scale(K, T, self.alpha)
-        A = t * K
-        A[np.diag_indices(n)] += n * self.alpha
-        self.dual_coef_ = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A, lower=True), T)
-        self.X_fit_ = Xb
-        self.kernel_scale_ = float(t)
-        self.patterns_ = self.gates_ = self.weights_ = self.coef_ = None
-        self.n_iter_ = 1
-        self.objective_ = self.dual_gap_ = None
-        return self
-
-    def _fit_path(self, Xb, T, patterns, scores):
-        """IRLS on a training part, choose the iterate by validation, refit its shape on all."""
-        n = Xb.shape[0]
-        options = self._irls_options(Xb.dtype)
-        if n < PATH_MIN_SAMPLES:
-            res = irls(Xb, T, patterns, self.alpha, init="ntk", **options)
-            self.path_index_ = res.n_iter
-            return patterns, res, res.n_iter + 1
-        rng = check_random_state(self.random_state)
-        perm = rng.permutation(n)
-        n_val = min(max(1, int(round(self.validation_fraction * n))), n - 2)
-        val, train = perm[:n_val], perm[n_val:]
-        sub_patterns = activation_patterns(Xb[train], patterns.sampled_gates)
-        path = irls(Xb[train], T[train], sub_patterns, self.alpha, init="ntk", **options)
-        candidates = _path_candidates(path.n_iter, self.n_path)
-        masks_val = sub_patterns.masks_at(Xb[val])
-        results = []
-        for k in candidates:
-            fit_k = irls(
-                Xb[train],
-                T[train],
-                sub_patterns,
-                self.alpha,
-                init=path.weights_history[k],
-                max_iter=0,
-            )
-            pred = _network(Xb[val], masks_val, fit_k.coef)
-            results.append(scores(T[val], pred))
-        best = min(range(len(candidates)), key=lambda j: results[j])
-        self.path_index_ = int(candidates[best])
-        self.path_scores_ = np.array([r[0] for r in results])
-        self.path_candidates_ = candidates
-        # The representative gates of the training part have distinct, non-zero patterns on all
-        # the data too (in the same order), so the chosen weights carry over one to one.
-        full_patterns = activation_patterns(Xb, sub_patterns.gates)
-        if full_patterns.n_patterns != sub_patterns.n_patterns:  # pragma: no cover - invariant
-            raise RuntimeError("patterns of the training part do not carry over to all the data.")
-        shape = path.weights_history[self.path_index_]
-        if np.any(shape):
-            weights, _ = scale_shape(Xb, T, full_patterns, self.alpha, shape)
-        else:  # the zero model (alpha at or above alpha_max of the training part)
-            weights = np.zeros_like(shape)
-        refit = irls(Xb, T, full_patterns, self.alpha, init=weights, max_iter=0)
-        return full_patterns, refit, path.n_iter + 1
-
-    def _decision(self, X) -> np.ndarray:
-        check_is_fitted(self, "dual_coef_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        Xb = self._bias(X).astype(self.X_fit_.dtype, copy=False)
-        if self.kernel_ == "infinite_ntk":
-            return self.kernel_scale_ * ntk_kernel(self.X_fit_, Xb) @ self.dual_coef_
-        if self.kernel_ == "ntk":
-            # eta = t * ntk_weights / sum(ntk_weights): the NTK of the sampled network, scaled.
-            factor = self.kernel_scale_ / float(np.sum(self.patterns_.ntk_weights))
-            return factor * (finite_ntk_kernel(self.X_fit_, self.patterns_, Xb) @ self.dual_coef_)
-        # Masking kernels of the representative gates: K(x, X) a equals the equivalent network.
-        return _network(Xb, gate_masks(Xb, self.gates_), self.coef_)
-
-    def to_network(self) -> GatedReLUNetwork:
-        """The gated ReLU network whose outputs are this estimator's (``predict`` of the
-        regressor, ``decision_function`` of the classifier), for the kernels that have one.
-
-        Kernel ridge with masking kernels of weights ``eta`` predicts ``sum_i 1[g_i.x >= 0]
-        x.u_i`` with ``u_i = eta_i (D_i X)^T a`` (``coef_``), so the network of the
-        representative gates is exact for ``"optimal"``, ``"uniform"``, ``"path"`` and ``"irls"``.
-        With ``"optimal"`` it is the globally optimal gated ReLU network of these gates (its
-        weight decay is the group-lasso penalty, ``docs/math.md``, "The MKL view").
-
-        Raises
-        ------
-        ValueError
-            For ``"ntk"`` (its predictions at new points use every sampled gate, not one per
-            pattern) and ``"infinite_ntk"`` (a kernel of infinitely many gates).
-        """
-        check_is_fitted(self, "dual_coef_")
-        if self.kernel_ in ("ntk", "infinite_ntk"):
-            why = ("its predictions at new points use every sampled gate (the finite NTK), not "
-                   "one network per pattern" if self.kernel_ == "ntk" else
-                   "it is the kernel of infinitely many gates")
-            raise ValueError(
-                f"kernel={self.kernel_!r} has no equivalent finite network: {why}. Fit with "
-                "kernel='optimal' (the globally optimal gated ReLU network) for to_network()."
-            )
-        return network_from_coef(self.coef_, self.gates_, fit_intercept=self.fit_intercept)
-
-
-def irls_iterate(Xb, T, patterns, alpha, k, **options):
-    """IRLS from the NTK weights stopped after ``k`` steps (or at convergence, if earlier).
-
-    Stopping early is the point (a kernel between the NTK and the optimal one), so no
-    ConvergenceWarning is raised for it. ``options`` are those of :func:`gatedrelu.mkl.irls`.
-    """
-    options = dict(options, max_iter=int(k))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return irls(Xb, T, patterns, alpha, init="ntk", **options)
-
-
-def _weigh(Xb, T, w):
-    """Rows of ``Xb`` and ``T`` scaled by ``sqrt(w)`` (``w`` of mean 1, or None)."""
-    if w is None:
-        return Xb, T
-    s = np.sqrt(w).astype(Xb.dtype)
-    return Xb * s[:, None], T * s.reshape((-1,) + (1,) * (T.ndim - 1))
-
-
-def _network(Xb, masks, coef) -> np.ndarray:
-    """``sum_i 1[g_i.x >= 0] x.u_i`` at the rows of ``Xb``."""
-    with jax.enable_x64(True):
-        return np.asarray(forward(Xb, masks, coef.astype(Xb.dtype, copy=False)))
-
-
-def _regression_score(T, pred):
-    return (float(np.mean((pred - T) ** 2)),)
-
-
-def _classification_score(T, pred):
-    if T.ndim == 1:
-        accuracy = np.mean(np.sign(pred) == np.sign(T))
-    else:
-        accuracy = np.mean(np.argmax(pred, axis=1) == np.argmax(T, axis=1))
-    return (-float(accuracy), float(np.mean((pred - T) ** 2)))
-
-
 
 
 
@@ -339,6 +95,14 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
     n_irls : int, default=10
         Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
         its optimal scale, on the representative gates).
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        How each kernel ridge system is solved (:mod:`gatedrelu.linalg`): in the sample space
+        (``"cholesky"``: the n x n kernel; ``"cg"``: matrix-free conjugate gradients) or as
+        ridge regression on the ``P d`` masked features (``"features"``: a ``P d x P d`` system,
+        nothing n x n). The results are the same to rounding. ``"auto"``: ``"features"`` when
+        ``P d < n_samples`` and ``P d <= 6000`` (``P`` patterns, ``d`` features with the bias
+        column), else ``"cholesky"`` up to 3000 samples, else ``"cg"``. Not used by
+        ``"infinite_ntk"``, which has no finite features (always an n x n Cholesky).
 
     Attributes
     ----------
@@ -353,9 +117,9 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         Representative gate of each pattern.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
         Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
-        predictions on the training data are the kernel ridge fitted values. For "ntk" the
-        network uses the representative gates only, while predictions at new points use every
-        sampled gate. None for "infinite_ntk" (no finite network).
+        predictions on the training data are the kernel ridge fitted values. For "ntk",
+        predictions at new points use every sampled gate (``to_network()``). None for
+        "infinite_ntk" (no finite network).
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
     X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
@@ -365,11 +129,17 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
-        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
-        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
+        Group-lasso objective ``F(coef_)`` of the equivalent network. None for
+        "infinite_ntk": that kernel has no finite set of groups, so there is no group-lasso
+        objective (nor ``coef_`` or ``dual_gap_``); its MKL objective is ``kernel_objective_``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_objective_ : float
+        The MKL objective ``J(weights_) = (alpha/2) [y^T dual_coef_ + sum(weights_)]``
+        (``docs/math.md``, "The MKL view"): ``>= objective_ >= F*``, equal to ``F*`` at the
+        optimal kernel. For "infinite_ntk", ``J(t mu)`` of the closed-form NTK (mass 1).
+    method_ : str
+        The kernel ridge route used ("cholesky", "cg" or "features").
     kernel_ : str
         The fitted ``kernel``.
     path_index_ : int or None
@@ -408,7 +178,12 @@ class MKLRegressor(RegressorMixin, _MKLMixin):
 class MKLClassifier(ClassifierMixin, _MKLMixin):
     """Kernel ridge classifier with masking kernels: NTK, uniform, optimal MKL, or the path.
 
-    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes).
+    Squared loss on one-hot targets coded +1/-1 (a single +1/-1 column for two classes). Its
+    scores are not probabilities, so there is no ``predict_proba``: accessing it raises an
+    AttributeError that says so (``hasattr(clf, "predict_proba")`` is False, as for
+    scikit-learn's ``RidgeClassifier``). For probabilities use
+    ``GatedReLUClassifier(loss="logistic")`` (or ``"multinomial"``), or wrap this estimator in
+    :class:`~sklearn.calibration.CalibratedClassifierCV`.
 
     Parameters
     ----------
@@ -443,6 +218,14 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
     n_irls : int, default=10
         Number of IRLS steps from the NTK weights for ``kernel="irls"`` (0: the NTK shape with
         its optimal scale, on the representative gates).
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        How each kernel ridge system is solved (:mod:`gatedrelu.linalg`): in the sample space
+        (``"cholesky"``: the n x n kernel; ``"cg"``: matrix-free conjugate gradients) or as
+        ridge regression on the ``P d`` masked features (``"features"``: a ``P d x P d`` system,
+        nothing n x n). The results are the same to rounding. ``"auto"``: ``"features"`` when
+        ``P d < n_samples`` and ``P d <= 6000`` (``P`` patterns, ``d`` features with the bias
+        column), else ``"cholesky"`` up to 3000 samples, else ``"cg"``. Not used by
+        ``"infinite_ntk"``, which has no finite features (always an n x n Cholesky).
 
     Attributes
     ----------
@@ -457,9 +240,9 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         Representative gate of each pattern.
     coef_ : ndarray of shape (n_patterns, n_features [+ 1][, n_outputs]) or None
         Group coefficients ``u_i = eta_i X^T D_i a`` of the equivalent gated ReLU network: its
-        predictions on the training data are the kernel ridge fitted values. For "ntk" the
-        network uses the representative gates only, while predictions at new points use every
-        sampled gate. None for "infinite_ntk" (no finite network).
+        predictions on the training data are the kernel ridge fitted values. For "ntk",
+        predictions at new points use every sampled gate (``to_network()``). None for
+        "infinite_ntk" (no finite network).
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Kernel ridge coefficients ``a = (K_eta + n alpha I)^{-1} y``.
     X_fit_ : ndarray of shape (n_samples, n_features [+ 1])
@@ -469,11 +252,17 @@ class MKLClassifier(ClassifierMixin, _MKLMixin):
         Kernel ridge fits along the IRLS path: IRLS iterations + 1 ("optimal"; for "path" those
         of the IRLS run on the training part), 1 for fixed kernels.
     objective_ : float or None
-        Group-lasso objective of ``coef_``. None for "infinite_ntk": that kernel has no finite
-        set of groups, so there is no group-lasso objective (nor ``coef_`` or ``dual_gap_``);
-        its MKL objective is ``optimal_scale``'s ``J(t mu)``.
+        Group-lasso objective ``F(coef_)`` of the equivalent network. None for
+        "infinite_ntk": that kernel has no finite set of groups, so there is no group-lasso
+        objective (nor ``coef_`` or ``dual_gap_``); its MKL objective is ``kernel_objective_``.
     dual_gap_ : float or None
         Group-lasso duality gap of ``coef_``: how far this kernel is from the optimal one.
+    kernel_objective_ : float
+        The MKL objective ``J(weights_) = (alpha/2) [y^T dual_coef_ + sum(weights_)]``
+        (``docs/math.md``, "The MKL view"): ``>= objective_ >= F*``, equal to ``F*`` at the
+        optimal kernel. For "infinite_ntk", ``J(t mu)`` of the closed-form NTK (mass 1).
+    method_ : str
+        The kernel ridge route used ("cholesky", "cg" or "features").
     kernel_ : str
         The fitted ``kernel``.
     path_index_ : int or None

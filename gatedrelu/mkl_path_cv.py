@@ -24,14 +24,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_int, check_nonnegative, check_positive, check_sample_weight
+from ._validation import check_int, check_positive, check_sample_weight
 from .cv import _check_splits, fold_scorer
-from .estimators import GatedBase, add_bias, decode_scores, encode_labels
+from .estimators import GatedBase, add_bias, decode_scores, encode_labels, no_probabilities
 from .group_lasso import alpha_max
-from .mkl import DEFAULT_MAX_ITER, irls
-from .mkl_estimators import MKLClassifier, MKLRegressor, _network, _weigh, irls_iterate
+from .mkl import DEFAULT_MAX_ITER, kernel_fits
+from .mkl_base import _network, _weigh, irls_iterate
+from .mkl_estimators import MKLClassifier, MKLRegressor
 from .patterns import activation_patterns, gate_masks
 from .problem.scaling import check_moderate_scale
 
@@ -74,7 +76,9 @@ class _MKLPathCVBase(GatedBase):
         random_state=None,
         scaler=None,
         scoring=None,
+        method="auto",
     ):
+        self.method = method
         self.scaler = scaler
         self.scoring = scoring
         self.n_gates = n_gates
@@ -90,14 +94,11 @@ class _MKLPathCVBase(GatedBase):
         self.random_state = random_state
 
     def _validate_hyperparameters(self):
-        """The parameter checks of ``fit`` (also run on loading a model file): those of the
-        MKL estimators for what they share, then the grid's."""
-        check_int(self.n_gates, "n_gates")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
-        if self.tol is not None:
-            check_nonnegative(self.tol, "tol")
-        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else check_int(self.max_iter, "max_iter")
+        """The parameter checks of ``fit`` (also run on loading a model file): the MKL
+        estimators' own checks (``_validate_mkl_params`` of the refitted estimator) for the
+        parameters they share, then the grid's."""
+        self._refit()._validate_mkl_params()
+        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else int(self.max_iter)
         if self.alphas is None:
             check_int(self.n_alphas, "n_alphas")
             if check_positive(self.eps, "eps") >= 1:
@@ -107,7 +108,8 @@ class _MKLPathCVBase(GatedBase):
     def _refit(self, **params):
         return self._refit_class(
             kernel="irls", n_gates=self.n_gates, fit_intercept=self.fit_intercept,
-            tol=self.tol, max_iter=self.max_iter, random_state=self.random_state, **params,
+            tol=self.tol, max_iter=self.max_iter, random_state=self.random_state,
+            method=self.method, **params,
         )
 
     def _fit_path_cv(self, X, y, T, sample_weight=None):
@@ -166,11 +168,11 @@ class _MKLPathCVBase(GatedBase):
             X_train, T_train = _weigh(Xb[train], T_train, w_train)
             for a, alpha in enumerate(alphas):
                 path = irls_iterate(X_train, T_train, patterns, alpha, max(iterates), **options)
-                for j, k in enumerate(iterates):
-                    # the kernel ridge fit of eta_k: what IRLS stopped at iterate k returns
-                    eta = path.weights_history[min(k, path.n_iter)]
-                    coef = irls(X_train, T_train, patterns, alpha, init=eta,
-                                **dict(options, max_iter=0)).coef
+                # the kernel ridge fit of eta_k: what IRLS stopped at iterate k returns
+                fits = kernel_fits(X_train, T_train, patterns, alpha,
+                                   [path.weights_history[min(k, path.n_iter)] for k in iterates],
+                                   method=self.method)
+                for j, coef in enumerate(fit.coef for fit in fits):
                     if scorer is not None:
                         scores[a, j, f] = scorer(coef, patterns.gates,
                                                  getattr(fold, "classes_", None), test, w_test)
@@ -246,6 +248,9 @@ class MKLPathRegressorCV(RegressorMixin, _MKLPathCVBase):
     scoring : str, callable or None, default=None
         How the folds score each candidate (greater is better): None is R^2; otherwise a
         scikit-learn scorer name or a callable ``scorer(estimator, X, y)``.
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        Kernel ridge route of every fit, as in :class:`~gatedrelu.MKLRegressor` (``"auto"``:
+        the ``P d`` feature space when ``P d < n``).
 
     Attributes
     ----------
@@ -296,7 +301,8 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     """Kernel ridge classifier on the IRLS path from the NTK, point and ``alpha`` chosen by CV.
 
     Squared loss on +1/-1 coded targets, as :class:`~gatedrelu.MKLClassifier`; the folds are
-    scored by accuracy.
+    scored by accuracy. As there, the scores are not probabilities and ``predict_proba`` raises
+    an AttributeError that says so.
 
     Parameters
     ----------
@@ -325,6 +331,9 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
         How the folds score each candidate (greater is better): None is the accuracy; otherwise
         a scikit-learn scorer name (``"balanced_accuracy"``, ...) or a callable
         ``scorer(estimator, X, y)``.
+    method : {"auto", "cholesky", "cg", "features"}, default="auto"
+        Kernel ridge route of every fit, as in :class:`~gatedrelu.MKLRegressor` (``"auto"``:
+        the ``P d`` feature space when ``P d < n``).
 
     Attributes
     ----------
@@ -359,6 +368,10 @@ class MKLPathClassifierCV(ClassifierMixin, _MKLPathCVBase):
     def decision_function(self, X):
         """Scores of the refitted model."""
         return self._decision(X)
+
+    @available_if(no_probabilities)
+    def predict_proba(self, X):  # pragma: no cover - never available (see no_probabilities)
+        raise NotImplementedError
 
     def predict(self, X):
         """Predicted class labels."""
