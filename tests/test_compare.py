@@ -407,3 +407,26 @@ def test_cli_bad_methods_and_seeds(tmp_path, capsys):
     assert "Unknown method" in capsys.readouterr().err
     assert cli_main(["compare", "--seeds", "-3", "--out", str(tmp_path)]) == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
+
+
+def test_gated_network_solves_the_optimal_kernels_program():
+    """One problem, one answer: in the experiment the gated ReLU network fits the kernels'
+    program (bias a penalised input column, no free intercept, no linear part), so at the alpha
+    both choose its training objective is the certified optimum F* of IRLS and its test
+    predictions are the optimal kernel's."""
+    import dataclasses
+
+    from gatedrelu.experiments.compare_config import Config
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 4))
+    y = (X[:, 0] + 0.5 * np.maximum(X[:, 1], 0) + 0.3 * rng.standard_normal(120) > 0).astype(int)
+    gates = sample_gates(5, 20, random_state=0)
+    config = dataclasses.replace(Config(), methods=("optimal", "gated_relu"), alphas=(0.01,),
+                                 n_gates=20)
+    rows = compare_run.fit_methods(X[:90], X[90:], y[:90], y[90:], gates, 0, config)
+    by = {r["method"]: r for r in rows}
+    assert by["gated_relu"]["best_param"] == by["optimal"]["best_param"]
+    assert by["gated_relu"]["test_predictions"] == by["optimal"]["test_predictions"]
+    ratio = float(by["gated_relu"]["objective_ratio"])
+    assert abs(ratio - 1) <= 2e-6, ratio

@@ -27,6 +27,19 @@ from .compare_config import (
 # --------------------------------------------------------------------------- one task
 
 
+def _ones_column(X):
+    """``[X, 1]``: the bias as an input column (the kernels' program)."""
+    from ..estimators import add_bias
+
+    return add_bias(np.asarray(X), True)
+
+
+def _bias_step():
+    from sklearn.preprocessing import FunctionTransformer
+
+    return FunctionTransformer(_ones_column)
+
+
 def make_estimator(method: str, gates: np.ndarray, seed: int, config: Config = Config(),
                    n_classes: int = 2):
     """Pipeline (StandardScaler, classifier) and its CV grid for ``method``.
@@ -44,6 +57,7 @@ def make_estimator(method: str, gates: np.ndarray, seed: int, config: Config = C
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
+    extra = []
     if method == "path":
         from ..mkl_path_cv import MKLPathClassifierCV
 
@@ -61,11 +75,17 @@ def make_estimator(method: str, gates: np.ndarray, seed: int, config: Config = C
 
         loss = ("squared" if method == "gated_relu" else
                 "logistic" if n_classes == 2 else "multinomial")
-        clf = GatedReLUClassifier(gates=gates, random_state=seed, loss=loss)
+        # the kernels' program: the bias a penalised input column, no free intercept, no
+        # linear part (the estimator's defaults add both; then it would not solve the same
+        # problem as the optimal kernel, and its objective ratio against F* would drop below 1)
+        clf = GatedReLUClassifier(gates=gates, random_state=seed, loss=loss,
+                                  fit_intercept=False, linear=False)
+        extra = [("bias", _bias_step())]
     elif method == "convex_relu":
         from ..convex_relu import ConvexReLUClassifier
 
-        clf = ConvexReLUClassifier(gates=gates, random_state=seed)
+        clf = ConvexReLUClassifier(gates=gates, random_state=seed, fit_intercept=False)
+        extra = [("bias", _bias_step())]
     elif method == "svc_rbf":
         from sklearn.svm import SVC
 
@@ -77,7 +97,7 @@ def make_estimator(method: str, gates: np.ndarray, seed: int, config: Config = C
     else:
         raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(METHODS)}.")
     name = None if method == "path" else PARAM_OF[method]
-    return Pipeline([("scale", StandardScaler()), ("clf", clf)]), name
+    return Pipeline([("scale", StandardScaler()), *extra, ("clf", clf)]), name
 
 
 def _grid(method: str, config: Config) -> tuple:
