@@ -117,10 +117,9 @@ def _block_lipschitz(Q, P: int, d: int) -> np.ndarray:
     return np.maximum(np.linalg.eigvalsh(blocks)[:, -1], np.finfo(float).tiny)
 
 
-def _sweep(Q, V, G, L, alpha: float, d: int) -> int:
-    """One pass of majorised block coordinate descent over the groups, in place; returns the
-    number of groups that changed. ``V``, ``G``: (m, c)."""
-    changed = 0
+def _sweep(Q, V, G, L, alpha: float, d: int) -> None:
+    """One pass of majorised block coordinate descent over the groups, in place. ``V``, ``G``:
+    (m, c)."""
     for i in range(L.size):
         sl = slice(i * d, (i + 1) * d)
         v = V[sl]
@@ -133,8 +132,6 @@ def _sweep(Q, V, G, L, alpha: float, d: int) -> int:
             continue
         G += Q[sl].T @ delta  # Q symmetric: the rows of the block are its columns
         V[sl] = new
-        changed += 1
-    return changed
 
 
 def _penalty(V, d: int, alpha: float) -> float:
@@ -142,8 +139,8 @@ def _penalty(V, d: int, alpha: float) -> float:
 
 
 def _newton_direction(Q, V, G, A, alpha: float, d: int):
-    """The damped Newton direction on the groups ``A`` (all non-zero in ``V``): ``(rows, S,
-    unit)`` with ``S`` of shape (|A| d, c), or None when the factorisation fails."""
+    """The damped Newton direction on the groups ``A`` (all non-zero in ``V``): ``(rows, S)``
+    with ``S`` of shape (|A| d, c), or None when the factorisation fails."""
     c = V.shape[1]
     k = d * c
     rows = (A[:, None] * d + np.arange(d)).ravel()  # the support's rows of V
@@ -162,7 +159,7 @@ def _newton_direction(Q, V, G, A, alpha: float, d: int):
                                        grad.ravel(), check_finite=False)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    return rows, step.reshape(rows.size, c), unit
+    return rows, step.reshape(rows.size, c)
 
 
 def _newton(Q, V, G, alpha: float, d: int) -> bool:
@@ -182,7 +179,7 @@ def _newton(Q, V, G, alpha: float, d: int) -> bool:
     first = _newton_direction(Q, V, G, A, alpha, d)
     if first is None:
         return False
-    rows, S, unit = first
+    rows, S = first
     best = _search(Q, V, G, rows, S, alpha, d)
     groups = V[rows].reshape(A.size, -1)
     crossing = np.sum(groups * (groups + S.reshape(A.size, -1)), axis=1) <= 0
@@ -250,9 +247,8 @@ def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> 
     G = Q @ V - B
     L = _block_lipschitz(Q, P, d)
     best_U, best = U0.astype(dt), (cert.relative_gap if cert.finite else np.inf)
-    status, since, rounds, sweeps = "max_iter", 0, 0, 0
+    status, since, rounds = "max_iter", 0, 0
     for rounds in range(1, max_iter + 1):
-        sweeps += 1
         _sweep(Q, V, G, L, alpha, d)
         stepped = _newton(Q, V, G, alpha, d)
         U = V.reshape(shape).astype(dt)
@@ -275,7 +271,7 @@ def solve(problem: Problem, U0, tol: float, max_iter: int, verbose: int = 0) -> 
         # keep the gradient exact to rounding: Newton's in-place updates accumulate error
         if rounds % 10 == 0:
             G = Q @ V - B
-    return SolverOutput(coef=best_U, n_iter=rounds, status=status, info={"sweeps": sweeps})
+    return SolverOutput(coef=best_U, n_iter=rounds, status=status)
 
 
 SOLVER = Solver(
